@@ -12,7 +12,7 @@ fi
 command -v debootstrap >/dev/null || { echo "forky chroot: debootstrap missing: apt-get install -y debootstrap" >&2; exit 1; }
 # the Debian mirror this machine already uses
 MIRROR=$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-  | awk '{print $2}' | grep -v security | head -n1)
+  | awk '{print $2}' | grep -v security | head -n1 || true)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 # bookworm's debootstrap has no forky script; sid's works for forky
 SCRIPT=/usr/share/debootstrap/scripts/sid

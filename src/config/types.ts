@@ -10,7 +10,8 @@ export type ExtraMonitorSocket = '' | 'hmp' | 'qmp' | 'qmp-pretty';
 export type VfioMode = 'guest-kernel' | 'vfio';
 /** How the host reaches the agent: vsock in production, a virtio-serial port (unix socket on the host) in tests. */
 export type AgentTransport = 'vsock' | 'virtio-serial';
-export type Flavour = 'qemu-nvidia-gpu-snp' | 'qemu-nvidia-gpu-tdx' | 'qemu-nvidia-gpu' | 'qemu-snp' | 'qemu-tdx' | 'qemu-coco-dev';
+export type Flavour =
+  'qemu-nvidia-gpu-snp' | 'qemu-nvidia-gpu-tdx' | 'qemu-nvidia-gpu' | 'qemu-snp' | 'qemu-tdx' | 'qemu-coco-dev';
 
 export interface QemuConfig {
   path: string;
@@ -75,6 +76,22 @@ export interface QemuConfig {
   validJailerPaths: string[];
   /** ccgpu: acceleration. `kvm` in production; `tcg` only for tests on hosts without KVM. */
   accel: 'kvm' | 'tcg';
+  /**
+   * ccgpu: allow-lists (globs) for the asset annotations `kernel`, `image`, `initrd`, `firmware`/`firmware_volume`.
+   * Kata gates these only through `enable_annotations`; ccgpu also requires the path to be listed. Default: empty
+   * (every such annotation is refused). Always set by the loader.
+   */
+  validKernelPaths?: string[];
+  validImagePaths?: string[];
+  validInitrdPaths?: string[];
+  validFirmwarePaths?: string[];
+  /** Kata `virtio_fs_daemon`: the virtiofsd binary (used only when `shared_fs = "virtio-fs"`). Always set by the loader. */
+  virtioFsDaemon?: string;
+  /**
+   * The `io.katacontainers.config.hypervisor.cc_init_data` annotation value (base64 of gzipped TOML), structurally
+   * checked by `applyAnnotations`; decoded and measured by `attestation/initdata`. Undefined when the pod has none.
+   */
+  ccInitData?: string;
 }
 
 export interface AgentConfig {

@@ -47,8 +47,10 @@ describe('SNP object (checks 2, 3)', () => {
   });
   it('id-block without id-auth is refused; both go before policy', () => {
     expect(() => plan({ edit: (c) => (c.hypervisor.snpIdBlock = 'AAAA') })).toThrow(/IDBlock without (SNP )?IDAuth/);
-    const args = plan({ edit: (c) => ((c.hypervisor.snpIdBlock = 'AAAA'), (c.hypervisor.snpIdAuth = 'BBBB')) }).cmdline.args;
-    expect(values(args, '-object')).toContain('sev-snp-guest,id=snp,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on,id-block=AAAA,id-auth=BBBB,policy=196608');
+    const idBlock = Buffer.alloc(96, 1).toString('base64');
+    const idAuth = Buffer.alloc(4096, 2).toString('base64');
+    const args = plan({ edit: (c) => ((c.hypervisor.snpIdBlock = idBlock), (c.hypervisor.snpIdAuth = idAuth)) }).cmdline.args;
+    expect(values(args, '-object')).toContain(`sev-snp-guest,id=snp,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on,id-block=${idBlock},id-auth=${idAuth},policy=196608`);
   });
 });
 
