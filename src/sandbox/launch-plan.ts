@@ -41,6 +41,8 @@ export interface LaunchPlanInput {
   /** Device-node lookup for CDI injection (fixtures, dry runs). */
   statDevice?: StatDevice;
   uuid?: string;
+  /** Host directory shared with the guest (shared_fs = "virtio-9p"). */
+  sharedDir?: string;
 }
 
 export interface LaunchPlan {
@@ -82,7 +84,6 @@ export function planSandboxLaunch(input: LaunchPlanInput): LaunchPlan {
   let spec: OciSpec = structuredClone(input.spec);
   if (names.length > 0) {
     const registry = new CdiRegistry({ specDirs: input.cdiSpecDirs ?? config.runtime.cdiSpecDirs, statDevice: input.statDevice });
-    registry.refresh();
     try {
       spec = registry.injectDevices(spec, names).spec;
     } catch (e) {
@@ -161,6 +162,7 @@ export function planSandboxLaunch(input: LaunchPlanInput): LaunchPlan {
     initdata: initdata ? { imagePath: initdata.imagePath, digest: initdata.digest } : undefined,
     tdxQgsSocketPresent: input.tdxQgsSocketPresent,
     deviceIdPrefix,
+    sharedDir: input.sharedDir,
   });
   return { spec, coldPlugged: names, vfioNodes, topology, initdata, sizing, cmdline, deviceIdPrefix };
 }
