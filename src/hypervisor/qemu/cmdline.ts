@@ -57,7 +57,11 @@ export interface QemuLaunchSpec {
   tdxQgsSocketPresent: boolean;
   /** 16 hex digits naming this sandbox's block devices. */
   deviceIdPrefix: string;
+  /** Host directory shared with the guest when `shared_fs = "virtio-9p"` (mount tag `kataShared`). */
+  sharedDir?: string;
 }
+
+export const SHARED_FS_MOUNT_TAG = 'kataShared';
 
 export interface QemuCommandLine {
   binary: string;
@@ -171,6 +175,14 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   }
   // 7.4 SCSI controller
   if (h.blockDeviceDriver === 'virtio-scsi') add('-device', 'virtio-scsi-pci,id=scsi0,disable-modern=false');
+  // shared filesystem: virtio-9p (no daemon); virtio-fs needs virtiofsd and a shared memory backend
+  if (h.sharedFs === 'virtio-9p') {
+    if (!spec.sharedDir) throw new HypervisorError('shared_fs = "virtio-9p" needs a shared directory');
+    add('-device', `virtio-9p-pci,disable-modern=false,fsdev=extra-9p-${SHARED_FS_MOUNT_TAG},mount_tag=${SHARED_FS_MOUNT_TAG}`);
+    add('-fsdev', `local,id=extra-9p-${SHARED_FS_MOUNT_TAG},path=${spec.sharedDir},security_model=none,multidevs=remap`);
+  } else if (h.sharedFs === 'virtio-fs') {
+    warnings.push('shared_fs = "virtio-fs" is not implemented by ccgpu yet: no shared filesystem device is added (use "virtio-9p", or "none" with guest pull)');
+  }
   // non-confidential guests get an entropy device (skipped for CC, as Kata does)
   if (!cc) {
     add('-object', `rng-random,id=rng0,filename=${h.entropySource || '/dev/urandom'}`);

@@ -1,0 +1,49 @@
+/**
+ * `containerd-shim-ccgpu-v2 ... start`: prints the address of the sandbox's shim, starting the shim daemon for a new
+ * sandbox. Nothing is written to stderr (containerd mixes it into the address).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createInheritableUnixListener } from '../subprocess/unix-listener.js';
+import { daemonArgs, type ShimFlags } from './flags.js';
+import { groupOf, socketAddress, socketPath, SOCKET_DIR } from './address.js';
+
+function isLive(sock: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection(sock);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function shimStart(flags: ShimFlags, opts: { socketDir?: string; script?: string } = {}): Promise<string> {
+  const bundle = flags.bundle || process.cwd();
+  const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+  const { group, isSandbox } = groupOf(flags.id, spec.annotations ?? {});
+  const dir = opts.socketDir ?? SOCKET_DIR;
+  const sock = socketPath(flags.address, flags.namespace, group, dir);
+  const address = socketAddress(sock);
+  if (!isSandbox || (await isLive(sock))) {
+    fs.writeFileSync(path.join(bundle, 'address'), address);
+    return address;
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+  const listener = await createInheritableUnixListener(sock, 0o600);
+  const script = opts.script ?? process.argv[1]!;
+  const child = spawn(process.execPath, [...process.execArgv, script, ...daemonArgs({ ...flags, bundle })], {
+    cwd: bundle,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', listener.fd],
+    env: process.env,
+  });
+  child.unref();
+  await listener.release();
+  fs.writeFileSync(path.join(bundle, 'address'), address);
+  fs.writeFileSync(path.join(bundle, 'shim.pid'), String(child.pid ?? ''));
+  return address;
+}
