@@ -5,7 +5,8 @@
  * - a human-readable mode for the CLI (`CCGPU_LOG_FORMAT=pretty` or `createLogger({ pretty: true })`);
  * - secret-bearing fields are redacted at any depth we know of; callers must never put a secret in a message string.
  */
-import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import pino from 'pino';
+import type { Logger, LoggerOptions, DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
 

@@ -23,6 +23,8 @@ export interface SandboxPaths {
   extraMonitorSocket: string;
   /** Host end of the virtio-serial agent channel (agent_transport = virtio-serial). */
   agentSocket: string;
+  /** virtiofsd's vhost-user socket (shared_fs = "virtio-fs"). */
+  virtiofsSocket: string;
 }
 
 export function sandboxPaths(runDir: string): SandboxPaths {
@@ -32,6 +34,7 @@ export function sandboxPaths(runDir: string): SandboxPaths {
     pidFile: `${runDir}/pid`,
     extraMonitorSocket: `${runDir}/extra-monitor.sock`,
     agentSocket: `${runDir}/agent.sock`,
+    virtiofsSocket: `${runDir}/vhost-fs.sock`,
   };
 }
 
@@ -181,7 +184,9 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
     add('-device', `virtio-9p-pci,disable-modern=false,fsdev=extra-9p-${SHARED_FS_MOUNT_TAG},mount_tag=${SHARED_FS_MOUNT_TAG}`);
     add('-fsdev', `local,id=extra-9p-${SHARED_FS_MOUNT_TAG},path=${spec.sharedDir},security_model=none,multidevs=remap`);
   } else if (h.sharedFs === 'virtio-fs') {
-    warnings.push('shared_fs = "virtio-fs" is not implemented by ccgpu yet: no shared filesystem device is added (use "virtio-9p", or "none" with guest pull)');
+    // virtiofsd serves the shared directory over vhost-user; guest RAM must be shareable with it
+    add('-chardev', `socket,id=char-${spec.deviceIdPrefix},path=${paths.virtiofsSocket}`);
+    add('-device', `vhost-user-fs-pci,chardev=char-${spec.deviceIdPrefix},tag=${SHARED_FS_MOUNT_TAG},queue-size=1024`);
   }
   // non-confidential guests get an entropy device (skipped for CC, as Kata does)
   if (!cc) {
@@ -262,9 +267,12 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   add('-vga', 'none', '-no-user-config', '-nodefaults', '-nographic', '--no-reboot');
 
   // 12. memory backend + NUMA node
+  const prealloc = h.enableMemPrealloc ? ',prealloc=on' : '';
   const backend = h.enableHugepages
-    ? `memory-backend-file,id=dimm1,size=${mem}M,mem-path=/dev/hugepages,share=on${h.enableMemPrealloc ? ',prealloc=on' : ''}`
-    : `memory-backend-ram,id=dimm1,size=${mem}M${h.enableMemPrealloc ? ',prealloc=on' : ''}`;
+    ? `memory-backend-file,id=dimm1,size=${mem}M,mem-path=/dev/hugepages,share=on${prealloc}`
+    : h.sharedFs === 'virtio-fs'
+      ? `memory-backend-file,id=dimm1,size=${mem}M,mem-path=/dev/shm,share=on${prealloc}`
+      : `memory-backend-ram,id=dimm1,size=${mem}M${prealloc}`;
   add('-object', backend, '-numa', 'node,memdev=dimm1');
 
   // 13. kernel, initrd, command line
