@@ -22,6 +22,8 @@ import { bindMount, mountRootfs, unmountIfMounted, type MountSpec } from './root
 import { bindMountsToShare, guestSpec, GUEST_SHARED_DIR } from './guest-spec.js';
 import { Container, ContainerProcess, type ExitInfo } from './container.js';
 import { ProcessIo, type StdioPaths } from './process-io.js';
+import { startVirtiofsd } from './virtiofsd.js';
+import type { Spawned } from '../subprocess/index.js';
 
 export const DEFAULT_RUN_ROOT = '/run/ccgpu';
 const EXIT_VM_GONE = 255;
@@ -78,6 +80,7 @@ export class Sandbox extends EventEmitter {
     readonly vm: QemuVm,
     readonly agent: ConnectedAgent,
     private readonly log: Logger,
+    private readonly virtiofsd?: Spawned,
   ) {
     super();
     vm.on('exit', () => this.onVmExit());
@@ -102,14 +105,8 @@ export class Sandbox extends EventEmitter {
     if (fs.existsSync(runDir)) throw new AlreadyExistsError(`sandbox ${opts.id} already exists (${runDir})`);
     fs.mkdirSync(runDir, { recursive: true, mode: 0o750 });
     let vm: QemuVm | undefined;
+    let virtiofsd: Spawned | undefined;
     try {
-      if (cfg.hypervisor.sharedFs === 'virtio-fs') {
-        throw new ConfigError('shared_fs = "virtio-fs" is not supported by ccgpu yet: use "virtio-9p", or "none" with guest pull', {
-          file: loaded.file,
-          table: 'hypervisor.qemu',
-          key: 'shared_fs',
-        });
-      }
       const host = hostPathsFromRoot(opts.sysfsRoot);
       // devices kubelet gave the pod (PodResources), else the spec's CDI annotations
       let podResourceNames: string[] | undefined;
@@ -125,7 +122,8 @@ export class Sandbox extends EventEmitter {
       }
       const choice = chooseProtection(cfg, { sysfs: host.sysfs });
       const sharedDir = path.join(runDir, 'shared');
-      if (cfg.hypervisor.sharedFs === 'virtio-9p') fs.mkdirSync(sharedDir, { recursive: true, mode: 0o750 });
+      const sharing = cfg.hypervisor.sharedFs === 'virtio-9p' || cfg.hypervisor.sharedFs === 'virtio-fs';
+      if (sharing) fs.mkdirSync(sharedDir, { recursive: true, mode: 0o750 });
       const plan = planSandboxLaunch({
         sandboxId: opts.id,
         loaded,
@@ -139,7 +137,7 @@ export class Sandbox extends EventEmitter {
         qmpFd: 3,
         vsock: cfg.agent.agentTransport === 'vsock' ? { vhostFd: 4, cid: 3 } : undefined,
         podResourceNames,
-        sharedDir: cfg.hypervisor.sharedFs === 'virtio-9p' ? sharedDir : undefined,
+        sharedDir: sharing ? sharedDir : undefined,
       });
       if (cfg.agent.agentTransport === 'vsock') {
         throw new ConfigError('agent_transport = "vsock" needs /dev/vhost-vsock, which ccgpu does not open yet; use "virtio-serial"', {
@@ -150,6 +148,11 @@ export class Sandbox extends EventEmitter {
       }
       if (plan.initdata) fs.writeFileSync(plan.initdata.imagePath, plan.initdata.image, { mode: 0o640 });
       const paths = sandboxPaths(runDir);
+      if (cfg.hypervisor.sharedFs === 'virtio-fs') {
+        virtiofsd = await step('starting virtiofsd', deadline, () =>
+          startVirtiofsd({ binary: cfg.hypervisor.virtioFsDaemon ?? '', socketPath: paths.virtiofsSocket, sharedDir, logger: log }),
+        );
+      }
       vm = await step('starting QEMU', deadline, () =>
         QemuVm.start({ cmdline: plan.cmdline, qmpSocket: path.join(runDir, 'qmp.sock'), qmpFd: 3, logger: log, wrapper: opts.qemuWrapper }),
       );
@@ -164,14 +167,16 @@ export class Sandbox extends EventEmitter {
           },
         ),
       );
-      const sandbox = new Sandbox(opts.id, loaded, plan, runDir, vm, agent, log);
+      const sandbox = new Sandbox(opts.id, loaded, plan, runDir, vm, agent, log, virtiofsd);
       await step('resolving guest PCI paths', deadline, () => sandbox.resolveGuestPciPaths());
       await step('CreateSandbox', deadline, () =>
         agent.client.createSandbox({
           hostname: String((opts.spec as { hostname?: string }).hostname ?? ''),
           sandboxId: opts.id,
           storages:
-            cfg.hypervisor.sharedFs === 'virtio-9p'
+            cfg.hypervisor.sharedFs === 'virtio-fs'
+              ? [{ driver: 'virtio-fs', source: SHARED_FS_MOUNT_TAG, fstype: 'virtiofs', options: [], mountPoint: GUEST_SHARED_DIR }]
+              : cfg.hypervisor.sharedFs === 'virtio-9p'
               ? [
                   {
                     driver: '9p',
@@ -188,6 +193,10 @@ export class Sandbox extends EventEmitter {
       return sandbox;
     } catch (e) {
       if (vm) await vm.stop(2_000).catch(() => undefined);
+      if (virtiofsd) {
+        virtiofsd.kill('SIGKILL');
+        await virtiofsd.exited;
+      }
       fs.rmSync(runDir, { recursive: true, force: true });
       throw e;
     }
@@ -407,6 +416,12 @@ export class Sandbox extends EventEmitter {
     }
     this.agent.close();
     await this.vm.stop(5_000);
+    if (this.virtiofsd) {
+      this.virtiofsd.kill('SIGTERM');
+      const t = setTimeout(() => this.virtiofsd?.kill('SIGKILL'), 3_000);
+      await this.virtiofsd.exited;
+      clearTimeout(t);
+    }
     for (const c of this.containers.values()) await this.undoMounts(c);
     this.containers.clear();
     fs.rmSync(this.runDir, { recursive: true, force: true });

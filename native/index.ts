@@ -1,0 +1,229 @@
+/**
+ * ccgpu native addon (node-addon-api, built with node-gyp into native/build/Release/ccgpu_native.node):
+ * AF_VSOCK sockets wrapped as Node sockets, plus generic `ioctl`, `poll` and `close` on descriptors for the
+ * device wrappers (/dev/sev-guest, /dev/tdx_guest, VFIO) built on top.
+ *
+ * Node's `net.Socket({ fd })` refuses AF_VSOCK descriptors (libuv only recognises unix and inet sockets), so a
+ * connected vsock fd is opened as a libuv stream "pipe" handle, which reads and writes any stream socket.
+ */
+import { closeSync, constants as fsConstants, existsSync, openSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface VsockAddress {
+  cid: number;
+  port: number;
+}
+
+export interface NativeAddon {
+  vsockSocket(): number;
+  vsockConnect(fd: number, cid: number, port: number): boolean;
+  vsockBind(fd: number, cid: number, port: number): void;
+  vsockListen(fd: number, backlog?: number): void;
+  vsockAccept(fd: number): (VsockAddress & { fd: number }) | null;
+  vsockLocalAddress(fd: number): VsockAddress;
+  vsockRemoteAddress(fd: number): VsockAddress;
+  socketError(fd: number): number;
+  close(fd: number): void;
+  ioctl(fd: number, request: number, buffer?: Uint8Array | null): number;
+  poll(fd: number, events: number, timeoutMs: number): Promise<number>;
+  vsockConstants: {
+    AF_VSOCK: number;
+    VMADDR_CID_ANY: number;
+    VMADDR_CID_HOST: number;
+    VMADDR_CID_LOCAL: number;
+    VMADDR_PORT_ANY: number;
+    IOCTL_VM_SOCKETS_GET_LOCAL_CID: number;
+  };
+  pollConstants: { POLLIN: number; POLLOUT: number; POLLERR: number; POLLHUP: number; POLLNVAL: number };
+  abiVersion: number;
+}
+
+/** Where the built addon is looked for (first existing wins). */
+export function addonCandidates(): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const env = process.env.CCGPU_NATIVE_ADDON;
+  return [
+    ...(env ? [env] : []),
+    path.join(here, 'build', 'Release', 'ccgpu_native.node'),
+    // compiled layout: dist/native/index.js → <repo>/native/build
+    path.resolve(here, '..', '..', 'native', 'build', 'Release', 'ccgpu_native.node'),
+  ];
+}
+
+let addon: NativeAddon | undefined;
+
+/** Load the addon from the first existing candidate; throws an Error saying how to build it when none exists. */
+export function loadAddonFrom(candidates: readonly string[]): NativeAddon {
+  const file = candidates.find((p) => existsSync(p));
+  if (!file) {
+    throw new Error(
+      `ccgpu native addon is not built (looked for ${candidates.join(', ')}); ` +
+        'build it with `npm run build:native` (runs `node-gyp rebuild --directory native`; needs g++, make, python3 and Node headers)',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  return require(file) as NativeAddon;
+}
+
+/** The loaded addon (cached); throws an Error saying how to build it when it is missing. */
+export function loadNative(): NativeAddon {
+  addon ??= loadAddonFrom(addonCandidates());
+  return addon;
+}
+
+/** True when the addon can be loaded. */
+export function nativeAvailable(): boolean {
+  try {
+    loadNative();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface PipeHandle {
+  open(fd: number): number;
+}
+interface PipeWrap {
+  Pipe: new (type: number) => PipeHandle;
+  constants: { SOCKET: number };
+}
+
+/** Wrap a connected stream-socket fd of any family as a net.Socket (the socket owns the fd afterwards). */
+export function socketFromFd(fd: number): net.Socket {
+  if (!Number.isInteger(fd) || fd < 0)
+    throw new TypeError(`socketFromFd: fd must be a non-negative integer, got ${fd}`);
+  // process.binding is deprecated but the only public way to get a libuv stream handle for a non-inet socket.
+  const binding = (process as unknown as { binding(name: string): unknown }).binding('pipe_wrap') as PipeWrap;
+  const handle = new binding.Pipe(binding.constants.SOCKET);
+  const rc = handle.open(fd);
+  if (rc !== 0) throw new Error(`cannot open fd ${fd} as a stream (libuv error ${rc})`);
+  const sock = new net.Socket({ handle: handle as never, readable: true, writable: true } as net.SocketConstructorOpts);
+  return sock;
+}
+
+/**
+ * Open a character device or FIFO (e.g. a virtio-serial port such as /dev/vport0p1 in the guest) read-write and
+ * non-blocking as a Node stream, so ttrpc can run over it.
+ */
+export function openStreamDevice(devicePath: string): net.Socket {
+  let st;
+  try {
+    st = statSync(devicePath);
+  } catch (e) {
+    throw new Error(`cannot open stream device ${devicePath}: ${(e as Error).message}`);
+  }
+  if (!st.isCharacterDevice() && !st.isFIFO()) {
+    throw new TypeError(`${devicePath} is not a character device or FIFO`);
+  }
+  const fd = openSync(devicePath, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  try {
+    return socketFromFd(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+function vsockError(message: string, code: string, errno?: number): Error {
+  const e = new Error(message) as Error & { code: string; errno?: number };
+  e.code = code;
+  if (errno !== undefined) e.errno = -errno;
+  return e;
+}
+
+/** Connect to (cid, port) over AF_VSOCK; resolves to a Node socket. Errors carry `code` (ENODEV, ETIMEDOUT, ...). */
+export async function connectVsock(cid: number, port: number, opts: { timeoutMs?: number } = {}): Promise<net.Socket> {
+  const n = loadNative();
+  const fd = n.vsockSocket();
+  try {
+    const connected = n.vsockConnect(fd, cid, port);
+    if (!connected) {
+      const timeoutMs = opts.timeoutMs ?? 30_000;
+      const revents = await n.poll(fd, n.pollConstants.POLLOUT, Math.min(timeoutMs, 600_000));
+      if (revents === 0) {
+        throw vsockError(
+          `connect ETIMEDOUT: vsock cid ${cid} port ${port} did not answer within ${timeoutMs}ms`,
+          'ETIMEDOUT',
+        );
+      }
+      const err = n.socketError(fd);
+      if (err !== 0) {
+        throw vsockError(`connect to vsock cid ${cid} port ${port} failed: errno ${err}`, `E${err}`, err);
+      }
+    }
+    return socketFromFd(fd);
+  } catch (e) {
+    try {
+      n.close(fd);
+    } catch {
+      /* already closed */
+    }
+    throw e;
+  }
+}
+
+export interface VsockServer {
+  readonly address: VsockAddress;
+  close(): Promise<void>;
+}
+
+/**
+ * Listen on AF_VSOCK `port` (any CID by default, like the kata agent's `vsock://-1:1024`) and hand each accepted
+ * connection to `onConnection` as a Node socket.
+ */
+export function listenVsock(
+  port: number,
+  onConnection: (socket: net.Socket, peer: VsockAddress) => void,
+  opts: { cid?: number; backlog?: number } = {},
+): VsockServer {
+  const n = loadNative();
+  const fd = n.vsockSocket();
+  try {
+    n.vsockBind(fd, opts.cid ?? n.vsockConstants.VMADDR_CID_ANY, port);
+    n.vsockListen(fd, opts.backlog ?? 128);
+  } catch (e) {
+    n.close(fd);
+    throw e;
+  }
+  const address = n.vsockLocalAddress(fd);
+  let open = true;
+  const loop = (async () => {
+    while (open) {
+      const revents = await n.poll(fd, n.pollConstants.POLLIN, 250);
+      if (!open) break;
+      if (revents & n.pollConstants.POLLNVAL) break;
+      if (!(revents & n.pollConstants.POLLIN)) continue;
+      for (;;) {
+        const c = n.vsockAccept(fd);
+        if (!c) break;
+        onConnection(socketFromFd(c.fd), { cid: c.cid, port: c.port });
+      }
+    }
+  })();
+  return {
+    address,
+    async close() {
+      if (!open) return;
+      open = false;
+      await loop.catch(() => undefined);
+      n.close(fd);
+    },
+  };
+}
+
+/** This machine's vsock CID (IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock). */
+export function localVsockCid(): number {
+  const n = loadNative();
+  const fd = openSync('/dev/vsock', 'r');
+  try {
+    const buf = Buffer.alloc(4);
+    n.ioctl(fd, n.vsockConstants.IOCTL_VM_SOCKETS_GET_LOCAL_CID, buf);
+    return buf.readUInt32LE(0);
+  } finally {
+    closeSync(fd);
+  }
+}
