@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "ccgpu_native",
-      "sources": ["src/addon.cc", "src/errors.cc", "src/vsock.cc", "src/fd.cc"],
+      "sources": ["src/addon.cc", "src/errors.cc", "src/vsock.cc", "src/fd.cc", "src/process.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -29,6 +29,8 @@ export interface NativeAddon {
   close(fd: number): void;
   ioctl(fd: number, request: number, buffer?: Uint8Array | null): number;
   poll(fd: number, events: number, timeoutMs: number): Promise<number>;
+  /** waitpid(pid, WNOHANG unless nohang=false): null while running / not a child, else how it ended. */
+  waitpid(pid: number, nohang?: boolean): { pid: number; exited: boolean; code: number; signaled: boolean; signal: number } | null;
   vsockConstants: {
     AF_VSOCK: number;
     VMADDR_CID_ANY: number;

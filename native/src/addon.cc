@@ -3,12 +3,14 @@
 #include <napi.h>
 
 #include "fd.h"
+#include "process.h"
 #include "vsock.h"
 
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ccgpu::InitFd(env, exports);
   ccgpu::InitVsock(env, exports);
+  ccgpu::InitProcess(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -154,7 +154,7 @@ export class Sandbox extends EventEmitter {
         );
       }
       vm = await step('starting QEMU', deadline, () =>
-        QemuVm.start({ cmdline: plan.cmdline, qmpSocket: path.join(runDir, 'qmp.sock'), qmpFd: 3, logger: log, wrapper: opts.qemuWrapper }),
+        QemuVm.start({ cmdline: plan.cmdline, qmpSocket: path.join(runDir, 'qmp.sock'), qmpFd: 3, logger: log, wrapper: opts.qemuWrapper, consoleSocket: paths.consoleSocket }),
       );
       const startedVm = vm;
       const agent = await step('connecting to the agent', deadline, () =>

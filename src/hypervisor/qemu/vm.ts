@@ -4,6 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
+import readline from 'node:readline';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { HypervisorError, errorMessage } from '../../errors/index.js';
@@ -25,6 +27,8 @@ export interface StartVmOptions {
   startTimeoutMs?: number;
   /** Run QEMU through this prefix (tests: `chroot <dir>`). */
   wrapper?: string[];
+  /** The guest console's socket (`-chardev socket,...,server=on`): its lines go to the log at debug level. */
+  consoleSocket?: string;
 }
 
 export class QemuVm extends EventEmitter {
@@ -90,13 +94,24 @@ export class QemuVm extends EventEmitter {
     try {
       const qmp = await Promise.race([QmpClient.connect(opts.qmpSocket, { timeoutMs, logger: log }), early]);
       early.catch(() => undefined);
-      return new QemuVm(proc, qmp, log);
+      const vm = new QemuVm(proc, qmp, log);
+      if (opts.consoleSocket) vm.followConsole(opts.consoleSocket);
+      return vm;
     } catch (e) {
       early.catch(() => undefined);
       proc.kill('SIGKILL');
       await proc.exited;
       throw e instanceof HypervisorError ? e : new HypervisorError(`QEMU did not answer QMP: ${errorMessage(e)}`, e);
     }
+  }
+
+  /** Reads the guest console into the log (debug level) until QEMU goes away. */
+  private followConsole(socketPath: string): void {
+    const clog = this.log.child({ component: 'guest-console' });
+    const sock = net.createConnection(socketPath);
+    sock.on('error', (e) => clog.debug({ err: errorMessage(e) }, 'console not followed'));
+    readline.createInterface({ input: sock }).on('line', (line) => clog.debug(line.replace(/\r$/, '')));
+    void this.proc.exited.then(() => sock.destroy());
   }
 
   /** Stops the guest: QMP `quit`, then SIGKILL after `graceMs`. Resolves once QEMU has exited. */

@@ -178,3 +178,17 @@ describe('native addon (node-addon-api)', () => {
     },
   );
 });
+
+describe('waitpid (PID-1 orphan reaping in the guest)', () => {
+  it('answers null for a running child and for a pid that is not a child; rejects bad pids', async () => {
+    const { loadNative } = await import('../../../native/index.js');
+    const { spawn } = await import('node:child_process');
+    const n = loadNative();
+    const c = spawn('sleep', ['5']);
+    expect(n.waitpid(c.pid!)).toBeNull();
+    expect(n.waitpid(1)).toBeNull();
+    c.kill('SIGKILL');
+    expect(() => n.waitpid(-1)).toThrow(TypeError);
+    expect(() => n.waitpid('x' as unknown as number)).toThrow(/argument 'pid'/);
+  });
+});

@@ -1,0 +1,6 @@
+#pragma once
+#include <napi.h>
+
+namespace ccgpu {
+void InitProcess(Napi::Env env, Napi::Object exports);
+}
