@@ -10,6 +10,7 @@ import { TtrpcServer } from '../ttrpc/index.js';
 import { EventsClient, registerTaskService } from '../protocols/index.js';
 import { errorMessage } from '../errors/index.js';
 import { ShimTaskService } from './task-service.js';
+import { serveTaskOverGrpc } from './grpc-task-server.js';
 import type { ShimFlags } from './flags.js';
 
 function openLog(bundle: string): NodeJS.WritableStream | undefined {
@@ -44,9 +45,14 @@ export async function shimServe(flags: ShimFlags): Promise<void> {
     setTimeout(() => process.exit(code), 50);
   };
   const service = new ShimTaskService({ namespace: flags.namespace, logger: log, events, onShutdown: () => void exit(0) });
-  registerTaskService(server, service.handlers());
+  const handlers = service.handlers();
+  registerTaskService(server, handlers);
   const listener = net.createServer();
-  if (flags.socket) await server.listen(flags.socket);
+  if (flags.socket && process.env.CCGPU_SHIM_PROTOCOL === 'grpc') {
+    const grpcServer = await serveTaskOverGrpc(flags.socket, handlers);
+    process.once('exit', () => grpcServer.forceShutdown());
+    log.info({ socket: flags.socket }, 'serving the Task API over gRPC (containerd.task.v3.Task)');
+  } else if (flags.socket) await server.listen(flags.socket);
   else {
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);

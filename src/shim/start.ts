@@ -21,6 +21,38 @@ function isLive(sock: string): Promise<boolean> {
   });
 }
 
+/**
+ * containerd 2.x (it sets GRPC_ADDRESS for shims) can take a gRPC Task service through the bootstrap JSON, version 3
+ * only. ccgpu uses it when CCGPU_SHIM_PROTOCOL=grpc; otherwise it prints the plain ttrpc address both 1.6 and 2.x
+ * accept.
+ */
+export function wantsGrpc(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CCGPU_SHIM_PROTOCOL === 'grpc' && Boolean(env.GRPC_ADDRESS);
+}
+
+export function bootstrapJson(sock: string): string {
+  // gRPC needs a bare path: containerd pre-dials it with net.Dial("unix", address)
+  return JSON.stringify({ version: 3, address: sock, protocol: 'grpc' });
+}
+
+async function startGrpcDaemon(flags: ShimFlags, bundle: string, sock: string, script: string): Promise<string> {
+  fs.rmSync(sock, { force: true });
+  const child = spawn(process.execPath, [...process.execArgv, script, ...daemonArgs({ ...flags, bundle }), '-socket', sock], {
+    cwd: bundle,
+    detached: true,
+    stdio: 'ignore',
+    env: process.env,
+  });
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (!(await isLive(sock))) {
+    if (Date.now() > deadline) throw new Error(`the shim daemon did not start serving gRPC on ${sock}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  fs.writeFileSync(path.join(bundle, 'shim.pid'), String(child.pid ?? ''));
+  return bootstrapJson(sock);
+}
+
 export async function shimStart(flags: ShimFlags, opts: { socketDir?: string; script?: string } = {}): Promise<string> {
   const bundle = flags.bundle || process.cwd();
   const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
@@ -33,6 +65,7 @@ export async function shimStart(flags: ShimFlags, opts: { socketDir?: string; sc
     return address;
   }
   fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+  if (wantsGrpc()) return startGrpcDaemon(flags, bundle, sock, opts.script ?? process.argv[1]!);
   const listener = await createInheritableUnixListener(sock, 0o600);
   const script = opts.script ?? process.argv[1]!;
   const child = spawn(process.execPath, [...process.execArgv, script, ...daemonArgs({ ...flags, bundle })], {
