@@ -1,0 +1,2 @@
+export * from './initdata/index.js';
+export * from './verifier/index.js';

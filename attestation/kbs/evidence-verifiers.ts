@@ -1,0 +1,85 @@
+/**
+ * How the KBS verifies the primary TEE evidence. A verifier checks the evidence, that its report data equals the
+ * RCAR runtime-data digest, and (when init-data was sent) that the evidence binds the initdata digest; it returns the
+ * TEE claims for the attestation policy.
+ *
+ * The verifiers come from the `attestation/verifier` library; the `sample` TEE is software only and INSECURE.
+ */
+import { verifyEvidence, verifySample, type Tee, type VerificationResult } from '../verifier/index.js';
+
+export interface VerifyEvidenceRequest {
+  tee: string;
+  evidence: unknown;
+  /** The runtime-data digest (not yet fitted to the report-data field). */
+  expectedReportData: Buffer;
+  /** The initdata digest, when `init-data` was sent; the evidence must bind it. */
+  initdataDigest?: Buffer;
+  now: number;
+}
+
+export interface VerifiedEvidence {
+  /** TEE claims (hex strings for byte fields) for the policy and the token. */
+  claims: Record<string, unknown>;
+  /** The report data as carried in the evidence. */
+  reportData: Buffer;
+  /** The initdata binding as carried in the evidence (host_data, mr_config_id, sample init_data). */
+  initData?: Buffer;
+  /** True for software-only evidence (the sample TEE). */
+  insecure?: boolean;
+}
+
+export type EvidenceVerifier = (req: VerifyEvidenceRequest) => Promise<VerifiedEvidence>;
+
+export class EvidenceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EvidenceError';
+  }
+}
+
+function failedChecks(r: VerificationResult): string {
+  const bad = r.checks.filter((c) => !c.ok);
+  if (bad.length === 0) return 'no verification check ran';
+  return bad.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).join('; ');
+}
+
+function hexClaim(claims: Record<string, unknown>, k: string): Buffer | undefined {
+  const v = claims[k];
+  return typeof v === 'string' && /^[0-9a-f]*$/i.test(v) ? Buffer.from(v, 'hex') : undefined;
+}
+
+/** Adapt the `attestation/verifier` library (SNP, TDX, NVIDIA, sample) to the KBS verifier interface. */
+export function libraryVerifier(tee: Tee | 'sampledevice'): EvidenceVerifier {
+  return async (req) => {
+    const common = { expectedReportData: req.expectedReportData, now: new Date(req.now) };
+    const r =
+      tee === 'sampledevice'
+        ? await verifySample(req.evidence, { ...common, kind: 'sampledevice' })
+        : await verifyEvidence(tee, req.evidence, { ...common, ...(req.initdataDigest ? { expectedInitDataDigest: req.initdataDigest } : {}) });
+    if (!r.ok) throw new EvidenceError(failedChecks(r));
+    const reportData = hexClaim(r.claims, 'report_data') ?? req.expectedReportData;
+    const initData = hexClaim(r.claims, 'init_data');
+    return {
+      claims: r.claims,
+      reportData,
+      ...(initData ? { initData } : {}),
+      ...(tee === 'sample' || tee === 'sampledevice' ? { insecure: true } : {}),
+    };
+  };
+}
+
+/** INSECURE sample TEE (software only): evidence `{"svn","report_data","init_data"?}` compared byte for byte. */
+export const sampleVerifier: EvidenceVerifier = libraryVerifier('sample');
+
+export type EvidenceVerifiers = Partial<Record<string, EvidenceVerifier>>;
+
+/** Every TEE the verifier library supports: snp, tdx (primary), nvidia, sampledevice (additional), sample (INSECURE). */
+export function builtinVerifiers(): EvidenceVerifiers {
+  return {
+    snp: libraryVerifier('snp'),
+    tdx: libraryVerifier('tdx'),
+    sample: sampleVerifier,
+    nvidia: libraryVerifier('nvidia'),
+    sampledevice: libraryVerifier('sampledevice'),
+  };
+}

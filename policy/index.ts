@@ -1,0 +1,2 @@
+export * from './rego/index.js';
+export * from './agent/index.js';

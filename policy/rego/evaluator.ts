@@ -1,0 +1,1438 @@
+/**
+ * Rego evaluator: continuation-passing, backtracking interpretation of the compiled module tree.
+ *
+ * Every generator of solutions calls a continuation per solution; a continuation returns `true` to stop the
+ * enumeration early (used by `not`, constant-valued rules and comprehensions that only need one answer).
+ */
+import type { Literal, Rule, RuleDef, RuleScope, Term } from './ast.js';
+import { BuiltinError, InvalidRegexError, RegoError } from './errors.js';
+import { compare, equal, formatValue, RObject, RSet, typeName, type Value } from './value.js';
+import type { Builtin } from './builtins/types.js';
+
+export type Env = Map<string, Value>;
+type K = () => boolean;
+type KV = (v: Value) => boolean;
+
+export interface RuleGroup {
+  id: number;
+  pkgPath: string[];
+  name: string;
+  rules: Rule[];
+  defaultRule: Rule | undefined;
+  isFunction: boolean;
+  /** True when any definition has a ref head (`p[x] = y`, `a.b.c := 1`, `p.q contains x`). */
+  refHead: boolean;
+  kind: 'complete' | 'contains';
+  /** Value computed once at load (constant rules like policy_data). */
+  constValue?: Value;
+}
+
+export class PkgNode {
+  readonly children = new Map<string, PkgNode>();
+  readonly groups = new Map<string, RuleGroup>();
+  constructor(readonly path: string[]) {}
+}
+
+export interface EvalLimits {
+  strict: boolean;
+  /** Invalid regex patterns abort evaluation even in non-strict mode (so `not regex.match(...)` cannot pass). */
+  failClosedRegex: boolean;
+  deadline: number;
+  maxDepth: number;
+}
+
+/** One print() call: formatted on demand by {@link formatPrint}. */
+export interface PrintRecord {
+  file: string;
+  line: number;
+  parts: Array<Value | undefined> | string;
+}
+
+export function formatPrint(p: PrintRecord): string {
+  const msg =
+    typeof p.parts === 'string'
+      ? p.parts
+      : p.parts.map((v) => (v === undefined ? '<undefined>' : formatValue(v))).join(' ');
+  return `${p.file}:${p.line}: ${msg}`;
+}
+
+/** A body expression that produced no solution (used by policy explanations). */
+export interface LiteralFailure {
+  file: string;
+  line: number;
+  col: number;
+  rule: string;
+  depth: number;
+}
+
+const UNDEF = Symbol('undefined');
+const TRUE_TERM: Term = { t: 'scalar', v: true, loc: { line: 0, col: 0 } };
+
+export class EvalContext {
+  input: Value | undefined;
+  data: RObject;
+  cache = new Map<RuleGroup, Value | typeof UNDEF>();
+  inProgress = new Set<RuleGroup>();
+  /** print() records; formatted lazily (most are never read when a request is allowed). */
+  prints: PrintRecord[] = [];
+  steps = 0;
+  depth = 0;
+  scope: RuleScope;
+  scopeNode: PkgNode;
+  locals: Set<string>;
+  /** `with data.x as v` overrides, keyed by the dotted path. */
+  overrides: Map<string, Value> | undefined;
+  functionOverrides: Map<string, Term> | undefined;
+  /** Name of the rule being evaluated (for failure traces). */
+  ruleName = '';
+  /** When set, called for every body expression that produced no solution. */
+  onFail: ((f: LiteralFailure) => void) | undefined;
+
+  constructor(
+    readonly root: PkgNode,
+    readonly builtins: Map<string, Builtin>,
+    data: RObject,
+    input: Value | undefined,
+    readonly limits: EvalLimits,
+    readonly regexCache: Map<string, unknown>,
+    queryScope: RuleScope,
+  ) {
+    this.data = data;
+    this.input = input;
+    this.scope = queryScope;
+    this.scopeNode = findNode(root, queryScope.pkgPath) ?? root;
+    this.locals = new Set();
+  }
+
+  // ------------------------------------------------------------------ errors & limits
+
+  private err(msg: string, t?: { loc: { line: number; col: number } }, code: RegoError['code'] = 'eval_error'): never {
+    const where = t ? `${this.scope.file}:${t.loc.line}:${t.loc.col}: ` : '';
+    throw new RegoError(where + msg, code);
+  }
+
+  private tick(): void {
+    if ((++this.steps & 1023) === 0 && performance.now() > this.limits.deadline) {
+      throw new RegoError('evaluation exceeded the time limit', 'eval_limit_error');
+    }
+  }
+
+  // ------------------------------------------------------------------ bodies
+
+  evalBody(body: Literal[], i: number, env: Env, k: K): boolean {
+    if (i === body.length) return k();
+    return this.evalLit(body[i] as Literal, env, () => this.evalBody(body, i + 1, env, k));
+  }
+
+  evalLit(lit: Literal, env: Env, k: K): boolean {
+    this.tick();
+    if (lit.with.length) return this.evalWith(lit, env, k);
+    if (lit.neg) {
+      let found = false;
+      this.evalLitPositive(lit, env, () => {
+        found = true;
+        return true;
+      });
+      if (found && this.onFail) this.reportFail(lit);
+      return found ? false : k();
+    }
+    if (!this.onFail) return this.evalLitPositive(lit, env, k);
+    let any = false;
+    const r = this.evalLitPositive(lit, env, () => {
+      any = true;
+      return k();
+    });
+    if (!any) this.reportFail(lit);
+    return r;
+  }
+
+  private evalLitPositive(lit: Literal, env: Env, k: K): boolean {
+    switch (lit.k) {
+      case 'expr': {
+        const t = lit.term;
+        if (t.t === 'call') {
+          if (t.name === 'print') return this.evalPrint(t, env, k);
+          if (!this.functionOverrides && this.callArity(t) === t.args.length && this.simple(t, env)) {
+            const v = this.fastEval(t, env);
+            return v === undefined || v === false ? false : k();
+          }
+          return this.evalCall(t, env, (v) => (v === false ? false : k()), true);
+        }
+        return this.evalTerm(t, env, (v) => (v === false ? false : k()));
+      }
+      case 'unify':
+        return this.unify(lit.l, lit.r, env, k);
+      case 'assign':
+        return this.evalTerm(lit.r, env, (v) => this.matchPattern(lit.l, v, env, k, true));
+      case 'some': {
+        const saved: Array<[string, Value]> = [];
+        for (const v of lit.vars) {
+          const old = env.get(v);
+          if (old !== undefined) {
+            saved.push([v, old]);
+            env.delete(v);
+          }
+        }
+        const r = k();
+        for (const [n, v] of saved) env.set(n, v);
+        return r;
+      }
+      case 'somein':
+        return this.evalTerm(lit.coll, env, (coll) =>
+          this.iterate(coll, (key, val) =>
+            lit.key
+              ? this.matchPattern(lit.key, key, env, () => this.matchPattern(lit.val, val, env, k, true), true)
+              : this.matchPattern(lit.val, val, env, k, true),
+          ),
+        );
+      case 'every': {
+        let ok = false;
+        this.evalTerm(lit.coll, env, (coll) => {
+          if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet)) return true;
+          let all = true;
+          this.iterate(coll, (key, val) => {
+            const box = { found: false };
+            if (lit.key)
+              this.matchPattern(
+                lit.key,
+                key,
+                env,
+                () => this.matchPattern(lit.val, val, env, () => this.everyBody(lit.body, env, box), true),
+                true,
+              );
+            else this.matchPattern(lit.val, val, env, () => this.everyBody(lit.body, env, box), true);
+            if (!box.found) {
+              all = false;
+              return true;
+            }
+            return false;
+          });
+          ok = all;
+          return true;
+        });
+        return ok ? k() : false;
+      }
+    }
+  }
+
+  private reportFail(lit: Literal): void {
+    this.onFail?.({
+      file: this.scope.file,
+      line: lit.loc.line,
+      col: lit.loc.col,
+      rule: this.ruleName,
+      depth: this.depth,
+    });
+  }
+
+  private everyBody(body: Literal[], env: Env, box: { found: boolean }): boolean {
+    this.evalBody(body, 0, env, () => {
+      box.found = true;
+      return true;
+    });
+    return false;
+  }
+
+  private evalWith(lit: Literal, env: Env, k: K): boolean {
+    const savedInput = this.input;
+    const savedData = this.data;
+    const savedCache = this.cache;
+    const savedOverrides = this.overrides;
+    const savedFns = this.functionOverrides;
+    let result = false;
+    const apply = (i: number): boolean => {
+      if (i === lit.with.length) {
+        this.cache = new Map();
+        const plain = { ...lit, with: [] } as Literal;
+        // Continuation runs with the original environment restored.
+        let any = false;
+        const collected: Array<Map<string, Value>> = [];
+        this.evalLit(plain, env, () => {
+          any = true;
+          collected.push(new Map(env));
+          return false;
+        });
+        this.input = savedInput;
+        this.data = savedData;
+        this.cache = savedCache;
+        this.overrides = savedOverrides;
+        this.functionOverrides = savedFns;
+        if (!any) return false;
+        for (const snap of collected) {
+          const added: string[] = [];
+          for (const [n, v] of snap) {
+            if (!env.has(n)) {
+              env.set(n, v);
+              added.push(n);
+            }
+          }
+          const r = k();
+          for (const n of added) env.delete(n);
+          if (r) return true;
+        }
+        return false;
+      }
+      const w = lit.with[i] as (typeof lit.with)[number];
+      return this.evalTerm(w.value, env, (v) => {
+        const target = w.target;
+        const path = refPathStrings(target);
+        if (!path) {
+          // function replacement: `with f as g`
+          const fname = target.t === 'var' ? target.name : undefined;
+          if (!fname) this.err('unsupported with target', target);
+          this.functionOverrides = new Map(this.functionOverrides ?? []);
+          this.functionOverrides.set(fname as string, w.value);
+          return apply(i + 1);
+        }
+        if (path[0] === 'input') {
+          this.input = setPath(this.input, path.slice(1), v);
+        } else if (path[0] === 'data') {
+          this.overrides = new Map(this.overrides ?? []);
+          this.overrides.set(path.slice(1).join('\u0000'), v);
+        } else {
+          this.functionOverrides = new Map(this.functionOverrides ?? []);
+          this.functionOverrides.set(path.join('.'), w.value);
+        }
+        return apply(i + 1);
+      });
+    };
+    result = apply(0);
+    this.input = savedInput;
+    this.data = savedData;
+    this.cache = savedCache;
+    this.overrides = savedOverrides;
+    this.functionOverrides = savedFns;
+    return result;
+  }
+
+  private evalPrint(t: Extract<Term, { t: 'call' }>, env: Env, k: K): boolean {
+    const parts: Array<Value | undefined> = [];
+    for (const a of t.args) {
+      let got: Value | undefined;
+      try {
+        if (this.simple(a, env)) got = this.fastEval(a, env);
+        else
+          this.evalTermSlow(a, env, (v) => {
+            got = v;
+            return true;
+          });
+      } catch (e) {
+        if (!(e instanceof RegoError) || e.code === 'eval_limit_error' || e.code === 'eval_conflict_error') throw e;
+      }
+      parts.push(got);
+    }
+    this.prints.push({ file: this.scope.file, line: t.loc.line, parts });
+    return k();
+  }
+
+  // ------------------------------------------------------------------ unification
+
+  /** Is `name` an unbound variable that a pattern may bind here? */
+  private bindable(name: string, env: Env): boolean {
+    if (name === '_') return true;
+    if (env.has(name)) return false;
+    if (this.locals.has(name)) return true;
+    return !this.isGlobal(name);
+  }
+
+  private isGlobal(name: string): boolean {
+    return (
+      name === 'input' ||
+      name === 'data' ||
+      this.scopeNode.groups.has(name) ||
+      this.scopeNode.children.has(name) ||
+      this.scope.imports.has(name)
+    );
+  }
+
+  private hasUnbound(t: Term, env: Env): boolean {
+    switch (t.t) {
+      case 'var':
+        return this.bindable(t.name, env);
+      case 'array':
+        return t.cv === undefined && t.items.some((x) => this.hasUnbound(x, env));
+      case 'object':
+        return t.cv === undefined && t.items.some(([, x]) => this.hasUnbound(x, env));
+      default:
+        return false;
+    }
+  }
+
+  unify(l: Term, r: Term, env: Env, k: K): boolean {
+    if (this.hasUnbound(l, env)) {
+      if (r.t === 'array' && l.t === 'array' && this.hasUnbound(r, env))
+        return this.unifyArrays(l.items, r.items, 0, env, k);
+      if (this.hasUnbound(r, env) && r.t === 'var')
+        return this.evalTerm(l, env, (v) => this.matchPattern(r, v, env, k, false));
+      return this.evalTerm(r, env, (v) => this.matchPattern(l, v, env, k, false));
+    }
+    if (this.hasUnbound(r, env)) return this.evalTerm(l, env, (v) => this.matchPattern(r, v, env, k, false));
+    return this.evalTerm(l, env, (a) => this.evalTerm(r, env, (b) => (equal(a, b) ? k() : false)));
+  }
+
+  private unifyArrays(a: Term[], b: Term[], i: number, env: Env, k: K): boolean {
+    if (a.length !== b.length) return false;
+    if (i === a.length) return k();
+    return this.unify(a[i] as Term, b[i] as Term, env, () => this.unifyArrays(a, b, i + 1, env, k));
+  }
+
+  /** Matches a pattern term against a value, binding unbound variables. `declare` shadows (`:=`, some-in). */
+  matchPattern(p: Term, v: Value, env: Env, k: K, declare: boolean): boolean {
+    switch (p.t) {
+      case 'var': {
+        const name = p.name;
+        if (name === '_') return k();
+        const old = env.get(name);
+        if (old !== undefined && !declare) return equal(old, v) ? k() : false;
+        if (old === undefined && !declare && !this.bindable(name, env)) {
+          return this.evalTerm(p, env, (x) => (equal(x, v) ? k() : false));
+        }
+        env.set(name, v);
+        const r = k();
+        if (old !== undefined) env.set(name, old);
+        else env.delete(name);
+        return r;
+      }
+      case 'array':
+        if (!Array.isArray(v) || v.length !== p.items.length) return false;
+        return this.matchArray(p.items, v, 0, env, k, declare);
+      case 'object':
+        if (!(v instanceof RObject) || v.size !== p.items.length) return false;
+        return this.matchObject(p.items, v, 0, env, k, declare);
+      default:
+        return this.evalTerm(p, env, (x) => (equal(x, v) ? k() : false));
+    }
+  }
+
+  private matchArray(items: Term[], v: Value[], i: number, env: Env, k: K, declare: boolean): boolean {
+    if (i === items.length) return k();
+    return this.matchPattern(
+      items[i] as Term,
+      v[i] as Value,
+      env,
+      () => this.matchArray(items, v, i + 1, env, k, declare),
+      declare,
+    );
+  }
+
+  private matchObject(items: Array<[Term, Term]>, v: RObject, i: number, env: Env, k: K, declare: boolean): boolean {
+    if (i === items.length) return k();
+    const [kt, vt] = items[i] as [Term, Term];
+    return this.evalTerm(kt, env, (key) => {
+      const child = v.get(key);
+      if (child === undefined) return false;
+      return this.matchPattern(vt, child, env, () => this.matchObject(items, v, i + 1, env, k, declare), declare);
+    });
+  }
+
+  // ------------------------------------------------------------------ terms
+
+  evalTerm(t: Term, env: Env, k: KV): boolean {
+    if (t.t === 'scalar') return k(t.v);
+    if (this.simple(t, env)) {
+      const v = this.fastEval(t, env);
+      return v === undefined ? false : k(v);
+    }
+    return this.evalTermSlow(t, env, k);
+  }
+
+  /** Can `t` be evaluated directly (it yields at most one value and binds nothing)? */
+  private simple(t: Term, env: Env): boolean {
+    let sv = t.sv;
+    if (sv === undefined) {
+      const acc: string[] = [];
+      sv = this.simpleVars(t, acc) ? acc : null;
+      t.sv = sv;
+    }
+    if (sv === null) return false;
+    for (let i = 0; i < sv.length; i++) if (!env.has(sv[i] as string)) return false;
+    return true;
+  }
+
+  /** Collects the local variables of a term; false when the term can never be evaluated directly. */
+  private simpleVars(t: Term, acc: string[]): boolean {
+    switch (t.t) {
+      case 'scalar':
+        return true;
+      case 'var':
+        if (t.name === '_') return false;
+        if (this.locals.has(t.name) || !this.isGlobal(t.name)) acc.push(t.name);
+        return true;
+      case 'ref':
+        if (!this.simpleVars(t.head, acc)) return false;
+        for (const p of t.path) if (!this.simpleVars(p, acc)) return false;
+        return true;
+      case 'call':
+        if (t.name === 'print') return false;
+        for (const a of t.args) if (!this.simpleVars(a, acc)) return false;
+        return true;
+      case 'bin':
+        return this.simpleVars(t.l, acc) && this.simpleVars(t.r, acc);
+      case 'neg':
+        return this.simpleVars(t.x, acc);
+      case 'member':
+        return this.simpleVars(t.val, acc) && this.simpleVars(t.coll, acc);
+      case 'array':
+      case 'set':
+        if (t.cv !== undefined) return true;
+        for (const i of t.items) if (!this.simpleVars(i, acc)) return false;
+        return true;
+      case 'object':
+        if (t.cv !== undefined) return true;
+        for (const [a, b] of t.items) if (!this.simpleVars(a, acc) || !this.simpleVars(b, acc)) return false;
+        return true;
+      case 'arraycompr':
+      case 'setcompr':
+      case 'objcompr':
+        return true;
+    }
+  }
+
+  /** Declared arity of a call's target (-1 when unknown or variadic). */
+  private callArity(t: Extract<Term, { t: 'call' }>): number {
+    let target = t.target as RuleGroup | Builtin | undefined;
+    if (target === undefined) {
+      target = this.resolveCall(t);
+      if (target === undefined) return -1;
+      t.target = target;
+    }
+    if ('rules' in target) return target.rules[0]?.args?.length ?? target.defaultRule?.args?.length ?? -1;
+    return target.arity;
+  }
+
+  private first(t: Term, env: Env): Value | undefined {
+    let out: Value | undefined;
+    this.evalTermSlow(t, env, (v) => {
+      out = v;
+      return true;
+    });
+    return out;
+  }
+
+  /** Direct evaluation of a simple term (see {@link simple}); undefined = Rego undefined. */
+  private fastEval(t: Term, env: Env): Value | undefined {
+    switch (t.t) {
+      case 'scalar':
+        return t.v;
+      case 'var': {
+        const v = env.get(t.name);
+        if (v !== undefined) return v;
+        if (t.name === 'input') return this.input;
+        return this.first(t, env);
+      }
+      case 'ref': {
+        const head = t.head;
+        let cur: Value | undefined;
+        if (head.t === 'var') {
+          const name = head.name;
+          cur = env.get(name);
+          if (cur === undefined) {
+            if (name === 'input') cur = this.input;
+            else {
+              const g = this.scopeNode.groups.get(name);
+              if (g && !g.isFunction && !this.overrides && !this.scopeNode.children.has(name) && !this.locals.has(name))
+                cur = this.evalGroup(g);
+              else return this.first(t, env);
+            }
+          }
+        } else cur = this.fastEval(head, env);
+        for (const p of t.path) {
+          if (cur === undefined) return undefined;
+          const key = p.t === 'scalar' ? p.v : this.fastEval(p, env);
+          if (key === undefined) return undefined;
+          cur = index(cur, key);
+        }
+        return cur;
+      }
+      case 'call': {
+        if (this.functionOverrides) return this.first(t, env);
+        let target = t.target as RuleGroup | Builtin | undefined;
+        if (target === undefined) {
+          target = this.resolveCall(t);
+          if (target === undefined) return this.first(t, env);
+          t.target = target;
+        }
+        const n = t.args.length;
+        if ('rules' in target) {
+          const arity = target.rules[0]?.args?.length ?? target.defaultRule?.args?.length ?? 0;
+          if (arity !== n) return this.first(t, env);
+        } else if (target.arity >= 0 && target.arity !== n) return this.first(t, env);
+        const args: Value[] = new Array<Value>(n);
+        for (let i = 0; i < n; i++) {
+          const a = this.fastEval(t.args[i] as Term, env);
+          if (a === undefined) return undefined;
+          args[i] = a;
+        }
+        if ('rules' in target) return this.callUser(target, args, t);
+        return this.invokeBuiltin(target, args, t);
+      }
+      case 'bin': {
+        const a = this.fastEval(t.l, env);
+        if (a === undefined) return undefined;
+        const b = this.fastEval(t.r, env);
+        if (b === undefined) return undefined;
+        return this.binop(t, a, b);
+      }
+      case 'neg': {
+        const x = this.fastEval(t.x, env);
+        if (x === undefined) return undefined;
+        if (typeof x !== 'number') {
+          this.builtinFailure(`unary minus: operand must be a number, got ${typeName(x)}`, t);
+          return undefined;
+        }
+        return -x;
+      }
+      case 'member': {
+        const x = this.fastEval(t.val, env);
+        if (x === undefined) return undefined;
+        const c = this.fastEval(t.coll, env);
+        if (c === undefined) return undefined;
+        let found = false;
+        this.iterate(c, (_key, val) => (found = equal(val, x)));
+        return found;
+      }
+      case 'array': {
+        if (t.cv !== undefined) return t.cv;
+        const out: Value[] = new Array<Value>(t.items.length);
+        for (let i = 0; i < t.items.length; i++) {
+          const v = this.fastEval(t.items[i] as Term, env);
+          if (v === undefined) return undefined;
+          out[i] = v;
+        }
+        return out;
+      }
+      case 'set': {
+        if (t.cv !== undefined) return t.cv;
+        const out = new RSet();
+        for (const i of t.items) {
+          const v = this.fastEval(i, env);
+          if (v === undefined) return undefined;
+          out.add(v);
+        }
+        return out;
+      }
+      case 'object': {
+        if (t.cv !== undefined) return t.cv;
+        const out = new RObject();
+        for (const [kt, vt] of t.items) {
+          const key = this.fastEval(kt, env);
+          if (key === undefined) return undefined;
+          const v = this.fastEval(vt, env);
+          if (v === undefined) return undefined;
+          out.set(key, v);
+        }
+        return out;
+      }
+      default:
+        return this.first(t, env);
+    }
+  }
+
+  private invokeBuiltin(b: Builtin, args: Value[], t: Extract<Term, { t: 'call' }>): Value | undefined {
+    try {
+      return b.fn(args, this);
+    } catch (e) {
+      if (e instanceof BuiltinError) {
+        if (e instanceof InvalidRegexError && this.limits.failClosedRegex)
+          this.err(`${t.name}: ${e.message}`, t, 'eval_builtin_error');
+        if (this.limits.strict) this.err(`${t.name}: ${e.message}`, t, 'eval_builtin_error');
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private evalTermSlow(t: Term, env: Env, k: KV): boolean {
+    switch (t.t) {
+      case 'scalar':
+        return k(t.v);
+      case 'var':
+        return this.evalVar(t, env, k);
+      case 'ref':
+        return this.evalRef(t, env, k);
+      case 'array':
+        if (t.cv !== undefined) return k(t.cv);
+        return this.evalItems(t.items, 0, [], env, (items) => k(items));
+      case 'set':
+        if (t.cv !== undefined) return k(t.cv);
+        return this.evalItems(t.items, 0, [], env, (items) => k(new RSet(items)));
+      case 'object':
+        if (t.cv !== undefined) return k(t.cv);
+        return this.evalObject(t.items, 0, new RObject(), env, k);
+      case 'arraycompr': {
+        const out: Value[] = [];
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.head, env, (v) => {
+            out.push(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case 'setcompr': {
+        const out = new RSet();
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.head, env, (v) => {
+            out.add(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case 'objcompr': {
+        const out = new RObject();
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.key, env, (key) =>
+            this.evalTerm(t.value, env, (v) => {
+              const old = out.get(key);
+              if (old !== undefined && !equal(old, v)) {
+                this.err(
+                  `object keys must be unique: conflicting values for key ${formatValue(key, false)}`,
+                  t,
+                  'eval_conflict_error',
+                );
+              }
+              out.set(key, v);
+              return false;
+            }),
+          ),
+        );
+        return k(out);
+      }
+      case 'call':
+        return this.evalCall(t, env, k);
+      case 'bin':
+        return this.evalTerm(t.l, env, (a) =>
+          this.evalTerm(t.r, env, (b) => {
+            const v = this.binop(t, a, b);
+            return v === undefined ? false : k(v);
+          }),
+        );
+      case 'neg':
+        return this.evalTerm(t.x, env, (x) => {
+          if (typeof x !== 'number')
+            return this.builtinFailure(`unary minus: operand must be a number, got ${typeName(x)}`, t);
+          return k(-x);
+        });
+      case 'member':
+        return this.evalTerm(t.val, env, (x) =>
+          this.evalTerm(t.coll, env, (c) => {
+            let found = false;
+            this.iterate(c, (_key, val) => {
+              if (equal(val, x)) found = true;
+              return found;
+            });
+            return k(found);
+          }),
+        );
+    }
+  }
+
+  private builtinFailure(msg: string, t: Term): boolean {
+    if (this.limits.strict) this.err(msg, t, 'eval_type_error');
+    return false;
+  }
+
+  private evalItems(items: Term[], i: number, acc: Value[], env: Env, k: (items: Value[]) => boolean): boolean {
+    if (i === items.length) return k(acc.slice());
+    return this.evalTerm(items[i] as Term, env, (v) => {
+      acc[i] = v;
+      return this.evalItems(items, i + 1, acc, env, k);
+    });
+  }
+
+  private evalObject(items: Array<[Term, Term]>, i: number, acc: RObject, env: Env, k: KV): boolean {
+    if (i === items.length) {
+      const o = new RObject();
+      for (const [key, v] of acc.str) o.str.set(key, v);
+      if (acc.other) for (const [key, v] of acc.other.values()) o.set(key, v);
+      return k(o);
+    }
+    const [kt, vt] = items[i] as [Term, Term];
+    return this.evalTerm(kt, env, (key) =>
+      this.evalTerm(vt, env, (v) => {
+        const had = acc.get(key);
+        acc.set(key, v);
+        const r = this.evalObject(items, i + 1, acc, env, k);
+        if (had === undefined) acc.delete(key);
+        else acc.set(key, had);
+        return r;
+      }),
+    );
+  }
+
+  private evalVar(t: Extract<Term, { t: 'var' }>, env: Env, k: KV): boolean {
+    const name = t.name;
+    const v = env.get(name);
+    if (v !== undefined) return k(v);
+    if (name === '_') this.err('wildcard "_" used as a value', t);
+    if (this.locals.has(name)) this.err(`var ${name} is unsafe (not bound)`, t, 'rego_compile_error');
+    return this.evalGlobal(name, undefined, env, k, t);
+  }
+
+  private evalGlobal(name: string, path: Term[] | undefined, env: Env, k: KV, t: Term): boolean {
+    const p = path ?? [];
+    if (name === 'input') {
+      if (this.input === undefined) return false;
+      return this.walkValue(this.input, p, 0, env, k);
+    }
+    if (name === 'data') return this.walkData(this.root, this.data, [], p, 0, env, k);
+    if (this.scopeNode.groups.has(name) || this.scopeNode.children.has(name)) {
+      const base = dataAt(this.data, this.scopeNode.path);
+      return this.walkDataKey(this.scopeNode, base, this.scopeNode.path, name, p, 0, env, k);
+    }
+    const imp = this.scope.imports.get(name);
+    if (imp) {
+      if (imp[0] === 'input') {
+        if (this.input === undefined) return false;
+        let v: Value | undefined = this.input;
+        for (const s of imp.slice(1)) {
+          v = index(v as Value, s);
+          if (v === undefined) return false;
+        }
+        return this.walkValue(v as Value, p, 0, env, k);
+      }
+      const full: Term[] = imp.slice(1).map((s) => ({ t: 'scalar', v: s, loc: t.loc }) as Term);
+      return this.walkData(this.root, this.data, [], [...full, ...p], 0, env, k);
+    }
+    this.err(`var ${name} is unsafe (not bound)`, t, 'rego_compile_error');
+  }
+
+  private evalRef(t: Extract<Term, { t: 'ref' }>, env: Env, k: KV): boolean {
+    const head = t.head;
+    if (head.t === 'var') {
+      const v = env.get(head.name);
+      if (v !== undefined) return this.walkValue(v, t.path, 0, env, k);
+      if (this.locals.has(head.name)) this.err(`var ${head.name} is unsafe (not bound)`, head, 'rego_compile_error');
+      return this.evalGlobal(head.name, t.path, env, k, head);
+    }
+    return this.evalTerm(head, env, (v) => this.walkValue(v, t.path, 0, env, k));
+  }
+
+  /** Walks a plain value along a ref path, iterating over unbound variables. */
+  walkValue(v: Value, path: Term[], i: number, env: Env, k: KV): boolean {
+    if (i === path.length) return k(v);
+    const el = path[i] as Term;
+    if (el.t === 'scalar') {
+      const child = index(v, el.v);
+      return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
+    }
+    if (el.t === 'var' && this.bindable(el.name, env)) {
+      const name = el.name;
+      return this.iterate(v, (key, val) => {
+        if (name === '_') return this.walkValue(val, path, i + 1, env, k);
+        env.set(name, key);
+        const r = this.walkValue(val, path, i + 1, env, k);
+        env.delete(name);
+        return r;
+      });
+    }
+    if ((el.t === 'array' || el.t === 'object') && this.hasUnbound(el, env)) {
+      return this.iterate(v, (key, val) =>
+        this.matchPattern(el, key, env, () => this.walkValue(val, path, i + 1, env, k), false),
+      );
+    }
+    return this.evalTerm(el, env, (key) => {
+      const child = index(v, key);
+      return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
+    });
+  }
+
+  /** Walks the data document (base data merged with virtual documents). */
+  private walkData(
+    node: PkgNode,
+    base: Value | undefined,
+    at: string[],
+    path: Term[],
+    i: number,
+    env: Env,
+    k: KV,
+  ): boolean {
+    if (i === path.length) {
+      const v = this.materialize(node, base, at);
+      return k(v);
+    }
+    const el = path[i] as Term;
+    if (el.t === 'scalar') {
+      if (typeof el.v !== 'string') {
+        const child = base === undefined ? undefined : index(base, el.v);
+        return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
+      }
+      return this.walkDataKey(node, base, at, el.v, path, i + 1, env, k);
+    }
+    if (el.t === 'var' && this.bindable(el.name, env)) {
+      const keys = new Set<string>([...node.children.keys()]);
+      for (const [n, g] of node.groups) if (!g.isFunction) keys.add(n);
+      if (base instanceof RObject) for (const key of base.str.keys()) keys.add(key);
+      for (const key of [...keys].sort()) {
+        const name = el.name;
+        if (name !== '_') env.set(name, key);
+        const r = this.walkDataKey(node, base, at, key, path, i + 1, env, k);
+        if (name !== '_') env.delete(name);
+        if (r) return true;
+      }
+      return false;
+    }
+    return this.evalTerm(el, env, (key) => {
+      if (typeof key !== 'string') {
+        const child = base === undefined ? undefined : index(base, key);
+        return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
+      }
+      return this.walkDataKey(node, base, at, key, path, i + 1, env, k);
+    });
+  }
+
+  private walkDataKey(
+    node: PkgNode,
+    base: Value | undefined,
+    at: string[],
+    key: string,
+    path: Term[],
+    i: number,
+    env: Env,
+    k: KV,
+  ): boolean {
+    if (this.overrides) {
+      const here = [...at, key];
+      const ov = this.overrides.get(here.join('\u0000'));
+      if (ov !== undefined) return this.walkValue(ov, path, i, env, k);
+      if (!node.children.has(key)) {
+        const saved = this.overrides;
+        let v: Value | undefined;
+        const g = node.groups.get(key);
+        if (g && !g.isFunction) v = this.evalGroup(g);
+        else if (!g) v = base instanceof RObject ? base.str.get(key) : undefined;
+        else return false;
+        // apply deeper overrides (`with data.a.b.c as x` while walking data.a)
+        const prefix = here.join('\u0000') + '\u0000';
+        for (const [p, val] of saved) {
+          if (p.startsWith(prefix)) v = setPath(v, p.slice(prefix.length).split('\u0000'), val);
+        }
+        return v === undefined ? false : this.walkValue(v, path, i, env, k);
+      }
+    }
+    const g = node.groups.get(key);
+    const child = node.children.get(key);
+    const baseChild = base instanceof RObject ? base.str.get(key) : undefined;
+    if (g && !g.isFunction) {
+      let v = this.evalGroup(g);
+      if (v === undefined) return false;
+      if (child) {
+        const sub = this.materialize(child, baseChild, [...at, key]);
+        if (v instanceof RObject && sub instanceof RObject) v = mergeObjects(v, sub);
+      }
+      return this.walkValue(v, path, i, env, k);
+    }
+    if (g && g.isFunction) {
+      if ((g.rules[0]?.args ?? g.defaultRule?.args)?.length !== 0) return false;
+      const v = this.callUser(g, [], { t: 'scalar', v: null, loc: g.rules[0]?.loc ?? { line: 0, col: 0 } });
+      return v === undefined ? false : this.walkValue(v, path, i, env, k);
+    }
+    if (child) return this.walkData(child, baseChild, [...at, key], path, i, env, k);
+    if (baseChild === undefined) return false;
+    return this.walkValue(baseChild, path, i, env, k);
+  }
+
+  /** Builds the full value of a package node (all rules evaluated) merged with base data. */
+  private materialize(node: PkgNode, base: Value | undefined, at: string[]): Value {
+    if (node.groups.size === 0 && node.children.size === 0) return base ?? new RObject();
+    const out = new RObject();
+    if (base instanceof RObject) for (const [key, v] of base.str) out.str.set(key, v);
+    for (const [name, child] of node.children) {
+      const sub = this.materialize(child, base instanceof RObject ? base.str.get(name) : undefined, [...at, name]);
+      out.str.set(name, sub);
+    }
+    for (const [name, g] of node.groups) {
+      if (g.isFunction) continue;
+      const ov = this.overrides?.get([...at, name].join('\u0000'));
+      let v = ov !== undefined ? ov : this.evalGroup(g);
+      if (v === undefined) continue;
+      const existing = out.str.get(name);
+      if (existing instanceof RObject && v instanceof RObject) v = mergeObjects(existing, v);
+      out.str.set(name, v);
+    }
+    return out;
+  }
+
+  iterate(v: Value, f: (key: Value, val: Value) => boolean): boolean {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (f(i, v[i] as Value)) return true;
+      return false;
+    }
+    if (v instanceof RObject) {
+      for (const [key, val] of v.entries()) if (f(key, val)) return true;
+      return false;
+    }
+    if (v instanceof RSet) {
+      for (const e of v.sorted()) if (f(e, e)) return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ rules
+
+  evalGroup(g: RuleGroup): Value | undefined {
+    if (g.constValue !== undefined) return g.constValue;
+    const c = this.cache.get(g);
+    if (c !== undefined) return c === UNDEF ? undefined : c;
+    if (this.inProgress.has(g)) {
+      throw new RegoError(
+        `${g.rules[0]?.file ?? ''}: recursion detected while evaluating rule ${[...g.pkgPath, g.name].join('.')}`,
+        'rego_compile_error',
+      );
+    }
+    this.inProgress.add(g);
+    this.enter();
+    let v: Value | undefined;
+    try {
+      v = this.computeGroup(g);
+    } finally {
+      this.depth--;
+      this.inProgress.delete(g);
+    }
+    this.cache.set(g, v === undefined ? UNDEF : v);
+    return v;
+  }
+
+  private enter(): void {
+    if (++this.depth > this.limits.maxDepth) {
+      this.depth--;
+      throw new RegoError(`evaluation exceeded the maximum depth of ${this.limits.maxDepth}`, 'eval_limit_error');
+    }
+  }
+
+  private withScope<T>(rule: Rule, f: () => T): T {
+    const s = this.scope;
+    const n = this.scopeNode;
+    const l = this.locals;
+    const rn = this.ruleName;
+    this.enterScope(rule);
+    try {
+      return f();
+    } finally {
+      this.scope = s;
+      this.scopeNode = n;
+      this.locals = l;
+      this.ruleName = rn;
+    }
+  }
+
+  private enterScope(rule: Rule): void {
+    this.ruleName = rule.name;
+    const scope = rule.scope as RuleScope & { node?: PkgNode; root?: PkgNode };
+    this.scope = scope;
+    if (scope.root !== this.root) {
+      scope.node = findNode(this.root, scope.pkgPath) ?? this.root;
+      scope.root = this.root;
+    }
+    this.scopeNode = scope.node as PkgNode;
+    this.locals = rule.locals;
+  }
+
+  private computeGroup(g: RuleGroup): Value | undefined {
+    const name = [...g.pkgPath, g.name].join('.');
+    if (g.refHead) {
+      const out = new RObject();
+      for (const rule of g.rules) {
+        this.withScope(rule, () =>
+          this.evalDefChain(rule, rule.def, new Map(), (env, v) => {
+            return this.evalItems(rule.path, 0, [], env, (keys) => {
+              insertPath(out, keys, v, rule.kind === 'contains', name);
+              return false;
+            });
+          }),
+        );
+      }
+      return out;
+    }
+    if (g.kind === 'contains') {
+      const out = new RSet();
+      for (const rule of g.rules) {
+        this.withScope(rule, () =>
+          this.evalDefChain(rule, rule.def, new Map(), (_env, v) => {
+            out.add(v);
+            return false;
+          }),
+        );
+      }
+      return out;
+    }
+    let result: Value | undefined;
+    for (const rule of g.rules) {
+      this.withScope(rule, () =>
+        this.evalDefChain(rule, rule.def, new Map(), (_env, v) => {
+          if (result === undefined) result = v;
+          else if (!equal(result, v)) {
+            throw new RegoError(
+              `${rule.file}:${rule.loc.line}:${rule.loc.col}: complete rules should not produce multiple outputs (rule ${name})`,
+              'eval_conflict_error',
+            );
+          }
+          return false;
+        }),
+      );
+    }
+    if (result === undefined && g.defaultRule) {
+      const d = g.defaultRule;
+      result = this.withScope(d, () => this.firstValue(d.def.value ?? TRUE_TERM, new Map()));
+    }
+    return result;
+  }
+
+  private firstValue(t: Term, env: Env): Value | undefined {
+    let out: Value | undefined;
+    this.evalTerm(t, env, (v) => {
+      out = v;
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * Evaluates one definition (with its else chain), calling `emit` for every value. When the value term is a
+   * constant, evaluation stops at the first successful body (as regorus does), which also bounds print output.
+   */
+  private evalDefChain(rule: Rule, def: RuleDef, env: Env, emit: (env: Env, v: Value) => boolean): boolean {
+    const valueTerm = def.value ?? TRUE_TERM;
+    // regorus stops after the first success only for (non-function) rules with a constant value.
+    const constant = !rule.args && isConstTerm(valueTerm) && rule.path.every(isConstTerm);
+    let found = false;
+    const stop = this.evalBody(def.body, 0, env, () =>
+      this.evalTerm(valueTerm, env, (v) => {
+        found = true;
+        if (emit(env, v)) return true;
+        return constant;
+      }),
+    );
+    if (stop && !found) return true;
+    if (!found && def.else) return this.evalDefChain(rule, def.else, env, emit);
+    return false;
+  }
+
+  // ------------------------------------------------------------------ calls
+
+  private resolveCall(t: Extract<Term, { t: 'call' }>): RuleGroup | Builtin | undefined {
+    const fn = t.fn;
+    if (fn.t === 'var') {
+      const g = this.scopeNode.groups.get(fn.name);
+      if (g) return g;
+      const imp = this.scope.imports.get(fn.name);
+      if (imp && imp[0] === 'data') return findGroup(this.root, imp.slice(1, -1), imp[imp.length - 1] as string);
+      return this.builtins.get(fn.name);
+    }
+    const parts = t.name.split('.');
+    if (parts[0] === 'data') {
+      return findGroup(this.root, parts.slice(1, -1), parts[parts.length - 1] as string);
+    }
+    const imp = this.scope.imports.get(parts[0] as string);
+    if (imp && imp[0] === 'data') {
+      const full = [...imp.slice(1), ...parts.slice(1)];
+      return findGroup(this.root, full.slice(0, -1), full[full.length - 1] as string);
+    }
+    const local = findGroup(this.scopeNode, parts.slice(0, -1), parts[parts.length - 1] as string);
+    if (local) return local;
+    return this.builtins.get(t.name);
+  }
+
+  private evalCall(t: Extract<Term, { t: 'call' }>, env: Env, k: KV, stmt = false): boolean {
+    if (this.functionOverrides) {
+      const ov = this.functionOverrides.get(t.name);
+      if (ov) {
+        if (ov.t === 'var' || ov.t === 'ref') {
+          const name = ov.t === 'var' ? ov.name : t.name;
+          if (ov.t === 'var' && (this.builtins.has(name) || this.scopeNode.groups.has(name))) {
+            const saved = this.functionOverrides;
+            this.functionOverrides = undefined;
+            try {
+              return this.evalCall({ ...t, fn: ov, name, target: undefined }, env, k);
+            } finally {
+              this.functionOverrides = saved;
+            }
+          }
+        }
+        return this.evalTerm(ov, env, k);
+      }
+    }
+    let target = t.target as RuleGroup | Builtin | undefined;
+    if (target === undefined) {
+      target = this.resolveCall(t);
+      if (target === undefined) this.err(`undefined function ${t.name}`, t, 'rego_compile_error');
+      t.target = target;
+    }
+    if ('rules' in target) {
+      const g = target;
+      const arity = g.rules[0]?.args?.length ?? g.defaultRule?.args?.length ?? 0;
+      if (t.args.length === arity) {
+        return this.evalItems(t.args, 0, [], env, (args) => {
+          const v = this.callUser(g, args, t);
+          return v === undefined ? false : k(v);
+        });
+      }
+      if (t.args.length === arity + 1 && stmt) {
+        return this.evalItems(t.args.slice(0, arity), 0, [], env, (args) => {
+          const v = this.callUser(g, args, t);
+          return v === undefined ? false : this.matchPattern(t.args[arity] as Term, v, env, () => k(true), false);
+        });
+      }
+      this.err(`function ${t.name} takes ${arity} arguments, got ${t.args.length}`, t, 'rego_compile_error');
+    }
+    const b = target;
+    if (b.name === 'print') return this.evalPrint(t, env, () => k(true));
+    const arity = b.arity;
+    const nargs = arity < 0 ? t.args.length : arity;
+    if (t.args.length !== nargs && !(stmt && t.args.length === nargs + 1)) {
+      this.err(
+        `\`${t.name}\` expects ${nargs} argument${nargs === 1 ? '' : 's'}, got ${t.args.length}`,
+        t,
+        'rego_compile_error',
+      );
+    }
+    const out = t.args.length === nargs + 1 && arity >= 0 ? (t.args[nargs] as Term) : undefined;
+    return this.evalItems(out ? t.args.slice(0, nargs) : t.args, 0, [], env, (args) => {
+      const v = this.invokeBuiltin(b, args, t);
+      if (v === undefined) return false;
+      if (out) return this.matchPattern(out, v, env, () => k(true), false);
+      return k(v);
+    });
+  }
+
+  callUser(g: RuleGroup, args: Value[], t: Term): Value | undefined {
+    this.enter();
+    try {
+      const box: { result: Value | undefined } = { result: undefined };
+      for (const rule of g.rules) {
+        const params = rule.args as Term[];
+        if (params.length !== args.length) continue;
+        const s = this.scope;
+        const n = this.scopeNode;
+        const l = this.locals;
+        const rn = this.ruleName;
+        this.enterScope(rule);
+        try {
+          const env: Env = new Map();
+          // fast path: plain variable parameters bind directly
+          let plain = true;
+          for (let i = 0; i < params.length; i++) {
+            const p = params[i] as Term;
+            if (p.t === 'var' && !env.has(p.name)) {
+              if (p.name !== '_') env.set(p.name, args[i] as Value);
+            } else {
+              plain = false;
+              break;
+            }
+          }
+          if (plain) this.evalDefChain(rule, rule.def, env, (_e, v) => this.collect(box, v, g, rule, t));
+          else {
+            env.clear();
+            this.bindParams(params, args, 0, env, () =>
+              this.evalDefChain(rule, rule.def, env, (_e, v) => this.collect(box, v, g, rule, t)),
+            );
+          }
+        } finally {
+          this.scope = s;
+          this.scopeNode = n;
+          this.locals = l;
+          this.ruleName = rn;
+        }
+      }
+      let result = box.result;
+      if (result === undefined && g.defaultRule) {
+        const d = g.defaultRule;
+        result = this.withScope(d, () => this.firstValue(d.def.value ?? TRUE_TERM, new Map()));
+      }
+      return result;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private collect(box: { result: Value | undefined }, v: Value, g: RuleGroup, rule: Rule, t: Term): boolean {
+    if (box.result === undefined) box.result = v;
+    else if (!equal(box.result, v)) {
+      throw new RegoError(
+        `${rule.file}:${t.loc.line}:${t.loc.col}: functions must not produce multiple outputs for same inputs (function ${[...g.pkgPath, g.name].join('.')})`,
+        'eval_conflict_error',
+      );
+    }
+    return false;
+  }
+
+  private bindParams(params: Term[], args: Value[], i: number, env: Env, k: K): boolean {
+    if (i === params.length) return k();
+    return this.matchPattern(
+      params[i] as Term,
+      args[i] as Value,
+      env,
+      () => this.bindParams(params, args, i + 1, env, k),
+      false,
+    );
+  }
+
+  // ------------------------------------------------------------------ operators
+
+  private binop(t: Extract<Term, { t: 'bin' }>, a: Value, b: Value): Value | undefined {
+    switch (t.op) {
+      case '==':
+        return equal(a, b);
+      case '!=':
+        return !equal(a, b);
+      case '<':
+        return compare(a, b) < 0;
+      case '<=':
+        return compare(a, b) <= 0;
+      case '>':
+        return compare(a, b) > 0;
+      case '>=':
+        return compare(a, b) >= 0;
+    }
+    if (a instanceof RSet && b instanceof RSet) {
+      if (t.op === '|') return new RSet([...a.map.values(), ...b.map.values()]);
+      if (t.op === '&') return new RSet([...a.map.values()].filter((x) => b.has(x)));
+      if (t.op === '-') return new RSet([...a.map.values()].filter((x) => !b.has(x)));
+    }
+    if (typeof a !== 'number' || typeof b !== 'number') {
+      this.builtinFailure(
+        `operator ${t.op}: operands must be numbers${t.op === '|' || t.op === '&' || t.op === '-' ? ' or sets' : ''}, got ${typeName(a)} and ${typeName(b)}`,
+        t,
+      );
+      return undefined;
+    }
+    switch (t.op) {
+      case '+':
+        return a + b;
+      case '-':
+        return a - b;
+      case '*':
+        return a * b;
+      case '/':
+        if (b === 0) {
+          this.builtinFailure('divide by zero', t);
+          return undefined;
+        }
+        return a / b;
+      case '%':
+        if (!Number.isInteger(a) || !Number.isInteger(b)) {
+          this.builtinFailure('modulo on floating-point number', t);
+          return undefined;
+        }
+        if (b === 0) {
+          this.builtinFailure('modulo by zero', t);
+          return undefined;
+        }
+        return a % b;
+    }
+    this.builtinFailure(`unsupported operator ${t.op}`, t);
+    return undefined;
+  }
+}
+
+// -------------------------------------------------------------------- helpers
+
+export function isConstTerm(t: Term): boolean {
+  if (t.t === 'scalar') return true;
+  if (t.t === 'array' || t.t === 'object' || t.t === 'set') return t.cv !== undefined;
+  return false;
+}
+
+export function index(v: Value, key: Value): Value | undefined {
+  if (Array.isArray(v)) {
+    if (typeof key !== 'number' || !Number.isInteger(key) || key < 0 || key >= v.length) return undefined;
+    return v[key];
+  }
+  if (v instanceof RObject) return v.get(key);
+  if (v instanceof RSet) return v.has(key) ? key : undefined;
+  return undefined;
+}
+
+export function findNode(root: PkgNode, path: string[]): PkgNode | undefined {
+  let n: PkgNode | undefined = root;
+  for (const p of path) {
+    n = n.children.get(p);
+    if (!n) return undefined;
+  }
+  return n;
+}
+
+function findGroup(root: PkgNode, pkg: string[], name: string): RuleGroup | undefined {
+  return findNode(root, pkg)?.groups.get(name);
+}
+
+function dataAt(data: RObject, path: string[]): Value | undefined {
+  let v: Value | undefined = data;
+  for (const p of path) {
+    if (!(v instanceof RObject)) return undefined;
+    v = v.str.get(p);
+  }
+  return v;
+}
+
+function refPathStrings(t: Term): string[] | undefined {
+  if (t.t === 'var') return t.name === 'input' || t.name === 'data' ? [t.name] : undefined;
+  if (t.t !== 'ref' || t.head.t !== 'var') return undefined;
+  const out = [t.head.name];
+  for (const p of t.path) {
+    if (p.t !== 'scalar' || typeof p.v !== 'string') return undefined;
+    out.push(p.v);
+  }
+  return out;
+}
+
+function setPath(root: Value | undefined, path: string[], v: Value): Value {
+  if (path.length === 0) return v;
+  const o = new RObject();
+  if (root instanceof RObject) {
+    for (const [k, x] of root.str) o.str.set(k, x);
+    if (root.other) for (const [k, x] of root.other.values()) o.set(k, x);
+  }
+  const [head, ...rest] = path as [string, ...string[]];
+  o.set(head, setPath(o.get(head), rest, v));
+  return o;
+}
+
+function mergeObjects(a: RObject, b: RObject): RObject {
+  const o = new RObject();
+  for (const [k, v] of a.entries()) o.set(k, v);
+  for (const [k, v] of b.entries()) {
+    const e = o.get(k);
+    o.set(k, e instanceof RObject && v instanceof RObject ? mergeObjects(e, v) : v);
+  }
+  return o;
+}
+
+function insertPath(out: RObject, keys: Value[], v: Value, contains: boolean, name: string): void {
+  let cur = out;
+  const n = contains ? keys.length : keys.length - 1;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i] as Value;
+    let next = cur.get(key);
+    if (next === undefined) {
+      next = i === n - 1 && contains ? new RSet() : new RObject();
+      cur.set(key, next);
+    }
+    if (i === n - 1 && contains) {
+      if (!(next instanceof RSet))
+        throw new RegoError(
+          `rule ${name}: conflicting multi-value and single-value definitions`,
+          'eval_conflict_error',
+        );
+      next.add(v);
+      return;
+    }
+    if (!(next instanceof RObject))
+      throw new RegoError(`rule ${name}: object keys must be unique`, 'eval_conflict_error');
+    cur = next;
+  }
+  if (contains) {
+    // `p contains x` with no ref path would not be here; keys.length === 0 only for plain sets.
+    return;
+  }
+  const last = keys[keys.length - 1] as Value;
+  const old = cur.get(last);
+  if (old !== undefined && !equal(old, v)) {
+    throw new RegoError(
+      `rule ${name}: object keys must be unique (conflicting values for key ${formatValue(last, false)})`,
+      'eval_conflict_error',
+    );
+  }
+  cur.set(last, v);
+}

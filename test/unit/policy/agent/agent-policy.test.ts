@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import protobuf from 'protobufjs';
+import {
+  AgentPolicy,
+  GRPC_INTERNAL,
+  GRPC_PERMISSION_DENIED,
+  PolicyDeniedError,
+  PolicyInternalError,
+  PolicyLoadError,
+  REQUEST_TYPES,
+  UPSTREAM_DEFAULT_DECISIONS,
+  parseInitdataDevice,
+  serdeShape,
+  toPolicyCopyFileRequest,
+} from '../../../../policy/agent/index.js';
+
+const STATEFUL = `package agent_policy
+import future.keywords.in
+default CreateContainerRequest := false
+default ExecProcessRequest := false
+default RemoveContainerRequest := true
+default SetPolicyRequest := false
+default ReadStreamRequest := false
+default AllowRequestsFailingPolicy := false
+
+CreateContainerRequest := {"ops": ops, "allowed": true} if {
+  print("CreateContainerRequest: id =", input.container_id)
+  not input.container_id in object.keys(data.pstate)
+  ops := [{"op": "add", "path": concat("", ["/pstate/", input.container_id]), "value": input.index}]
+}
+CreateContainerRequest := {"ops": [{"op": "add", "path": "/pstate/never", "value": 1}], "allowed": false} if {
+  input.container_id == "deny-with-ops"
+}
+ExecProcessRequest if {
+  data.pstate[input.container_id] == 0
+}
+RemoveContainerRequest := {"ops": [{"op": "remove", "path": concat("", ["/pstate/", input.container_id])}], "allowed": true} if {
+  input.container_id != "keep"
+}
+`;
+
+describe('AgentPolicy enforcement', () => {
+  it('has 41 request types with upstream default decisions', () => {
+    expect(REQUEST_TYPES.length).toBe(41);
+    expect(new Set(REQUEST_TYPES).size).toBe(41);
+    expect(Object.keys(UPSTREAM_DEFAULT_DECISIONS).sort()).toEqual([...REQUEST_TYPES].sort());
+    expect(UPSTREAM_DEFAULT_DECISIONS.StartContainerRequest).toBe(true);
+    expect(UPSTREAM_DEFAULT_DECISIONS.SetPolicyRequest).toBe(false);
+  });
+
+  it('applies ops to pstate only when allowed, and reads state back (index 0 is not "undefined")', async () => {
+    const p = AgentPolicy.fromRego(STATEFUL);
+    expect((await p.allow('CreateContainerRequest', { container_id: 'c1', index: 0 })).allowed).toBe(true);
+    expect(p.data()).toEqual({ pstate: { c1: 0 } });
+    // re-submitting the same id: state says it exists → denied, state unchanged
+    const again = await p.allow('CreateContainerRequest', { container_id: 'c1', index: 0 });
+    expect(again.allowed).toBe(false);
+    expect(again.prints).toEqual(['agent_policy:11: CreateContainerRequest: id = c1']);
+    expect((await p.allow('CreateContainerRequest', { container_id: 'deny-with-ops', index: 5 })).allowed).toBe(false);
+    expect(p.data()).toEqual({ pstate: { c1: 0 } });
+    expect((await p.allow('ExecProcessRequest', { container_id: 'c1' })).allowed).toBe(true);
+    expect((await p.allow('RemoveContainerRequest', { container_id: 'c1' })).allowed).toBe(true);
+    expect((await p.allow('ExecProcessRequest', { container_id: 'c1' })).allowed).toBe(false);
+    // removing a missing key is an error → INTERNAL
+    const d = await p.evaluate('RemoveContainerRequest', { container_id: 'c1' });
+    expect(d.allowed).toBe(false);
+    expect(d.error).toMatch(/missing key/);
+    await expect(p.check('RemoveContainerRequest', { container_id: 'c1' })).rejects.toBeInstanceOf(PolicyInternalError);
+  });
+
+  it('denials carry the print lines; unknown entry points are internal errors', async () => {
+    const p = AgentPolicy.fromRego(STATEFUL);
+    await p.allow('CreateContainerRequest', { container_id: 'x', index: 1 });
+    const err = await p.check('CreateContainerRequest', { container_id: 'x', index: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PolicyDeniedError);
+    expect((err as PolicyDeniedError).message).toBe(
+      'CreateContainerRequest is blocked by policy: agent_policy:11: CreateContainerRequest: id = x',
+    );
+    expect((err as PolicyDeniedError).grpcCode).toBe(GRPC_PERMISSION_DENIED);
+    const e2 = await p.check('GuestDetailsRequest', {}).catch((e: unknown) => e);
+    expect(e2).toBeInstanceOf(PolicyInternalError);
+    expect((e2 as PolicyInternalError).grpcCode).toBe(GRPC_INTERNAL);
+    expect((e2 as Error).message).toMatch(/^GuestDetailsRequest: internal error /);
+  });
+
+  it('AllowRequestsFailingPolicy turns denials and failures into allowed', async () => {
+    const p = AgentPolicy.fromRego(
+      STATEFUL.replace('default AllowRequestsFailingPolicy := false', 'default AllowRequestsFailingPolicy := true'),
+    );
+    expect(p.allowRequestsFailingPolicy).toBe(true);
+    const d = await p.evaluate('ExecProcessRequest', { container_id: 'nope' });
+    expect(d.allowed).toBe(true);
+    expect(d.bypassed).toBe(true);
+    expect((await p.allow('GuestDetailsRequest', {})).allowed).toBe(true);
+  });
+
+  it('SetPolicyRequest must be allowed by the current policy; a new policy resets state', async () => {
+    const p = AgentPolicy.fromRego(STATEFUL);
+    await p.allow('CreateContainerRequest', { container_id: 'c1', index: 0 });
+    await expect(p.setPolicyRequest('package agent_policy\ndefault SetPolicyRequest := true')).rejects.toBeInstanceOf(
+      PolicyDeniedError,
+    );
+    const open = AgentPolicy.fromRego(
+      'package agent_policy\ndefault SetPolicyRequest := true\nCreateContainerRequest if true',
+    );
+    await open.setPolicyRequest(STATEFUL);
+    expect(open.data()).toEqual({ pstate: {} });
+    p.setPolicy(STATEFUL);
+    expect(p.data()).toEqual({ pstate: {} });
+  });
+
+  it('ReadStream denial returns empty data instead of an error', async () => {
+    const p = AgentPolicy.fromRego(STATEFUL);
+    const data = new Uint8Array([1, 2, 3]);
+    expect((await p.filterReadStream({ container_id: 'c' }, data)).length).toBe(0);
+    const q = AgentPolicy.fromRego('package agent_policy\nReadStreamRequest := true');
+    expect(await q.filterReadStream({}, data)).toBe(data);
+  });
+
+  it('rejects bad policies at load: parse errors, invalid regexes, wrong package', () => {
+    expect(() => AgentPolicy.fromRego('package agent_policy\np if {')).toThrow(PolicyLoadError);
+    expect(() =>
+      AgentPolicy.fromRego('package agent_policy\nCopyFileRequest if not regex.match("a(", input.path)'),
+    ).toThrow(/invalid regular expression/);
+    expect(() => AgentPolicy.fromRego('package other\np := 1')).toThrow(/expected agent_policy/);
+  });
+
+  it('regexes coming from data fail closed at evaluation (no silent `not regex.match` pass)', async () => {
+    const p = AgentPolicy.fromRego(`package agent_policy
+policy_data := {"bad": ["[a-"]}
+CopyFileRequest if { every r in policy_data.bad { not regex.match(r, input.path) } }`);
+    const d = await p.evaluate('CopyFileRequest', { path: '/x' });
+    expect(d.allowed).toBe(false);
+    expect(d.error).toMatch(/invalid regular expression/);
+  });
+
+  it('pre-processes CopyFile requests like PolicyCopyFileRequest', () => {
+    const link = toPolicyCopyFileRequest({
+      path: '/run/kata-containers/shared/x',
+      file_mode: 0o120777,
+      data: Buffer.from('../target'),
+      file_size: 9n,
+    });
+    expect(link).toEqual({
+      path: '/run/kata-containers/shared/x',
+      file_type: 'Symlink',
+      symlink_target: '../target',
+      file_size: 9,
+      file_mode: 0o120777,
+      dir_mode: 0,
+      uid: 0,
+      gid: 0,
+      offset: 0,
+    });
+    expect(toPolicyCopyFileRequest({ path: 'f', file_mode: 0o100644, data: [1, 2] }).file_type).toBe('Regular');
+    expect(toPolicyCopyFileRequest({ path: 'd', file_mode: 0o040755 }).symlink_target).toBeNull();
+    expect(toPolicyCopyFileRequest({ path: 'c', file_mode: 0o020644 }).file_type).toBe('Unknown');
+    expect(() => toPolicyCopyFileRequest({ path: 'l', file_mode: 0o120777, data: [0xff, 0xfe] })).toThrow(
+      /not valid UTF-8/,
+    );
+  });
+
+  it('reads the policy from an initdata block device', async () => {
+    const toml = `version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"policy.rego" = '''\npackage agent_policy\ndefault GuestDetailsRequest := true\n'''\n`;
+    const gz = gzipSync(Buffer.from(toml));
+    const header = Buffer.alloc(16);
+    header.write('initdata', 0, 'latin1');
+    header.writeBigUInt64LE(BigInt(gz.length), 8);
+    const dev = Buffer.concat([header, gz, Buffer.alloc(512)]);
+    expect(parseInitdataDevice(dev).algorithm).toBe('sha384');
+    const p = AgentPolicy.fromInitdata(dev);
+    expect(p).toBeDefined();
+    expect((await p!.allow('GuestDetailsRequest', {})).allowed).toBe(true);
+    const noPolicy = gzipSync(Buffer.from('version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"aa.toml" = "x"\n'));
+    header.writeBigUInt64LE(BigInt(noPolicy.length), 8);
+    expect(AgentPolicy.fromInitdata(Buffer.concat([header, noPolicy]))).toBeUndefined();
+    expect(() => AgentPolicy.fromInitdata(Buffer.from('notinitdata....'))).toThrow(/magic/);
+    const badVer = gzipSync(Buffer.from('version = "9"\nalgorithm = "sha256"\n'));
+    header.writeBigUInt64LE(BigInt(badVer.length), 8);
+    expect(() => AgentPolicy.fromInitdata(Buffer.concat([header, badVer]))).toThrow(/"version" must be "0.1.0"/);
+  });
+
+  it('shapes protobuf messages like the Rust agent serde JSON', () => {
+    const root = protobuf.parse(
+      `syntax = "proto3";
+package grpc;
+message Storage { string driver = 1; repeated string options = 2; string type = 3; int64 fs_group = 4; }
+enum Fam { v4 = 0; v6 = 1; }
+message CreateSandboxRequest {
+  string hostname = 1; repeated string dns = 2; repeated Storage storages = 3; bool sandbox_pidns = 4;
+  string guest_hook_path = 5; repeated string kernel_modules = 6; Storage extra = 7; Fam family = 8;
+  map<string, string> labels = 9; bytes blob = 10;
+}`,
+      { keepCase: true },
+    ).root;
+    const t = root.lookupType('grpc.CreateSandboxRequest');
+    const shaped = serdeShape(t, {
+      sandbox_pidns: false,
+      storages: [{ driver: 'ephemeral', type: 'tmpfs' }],
+      family: 'v6',
+      blob: new Uint8Array([1, 2]),
+    });
+    expect(shaped).toEqual({
+      hostname: '',
+      dns: [],
+      storages: [{ driver: 'ephemeral', options: [], type_: 'tmpfs', fs_group: 0 }],
+      sandbox_pidns: false,
+      guest_hook_path: '',
+      kernel_modules: [],
+      extra: null,
+      family: 1,
+      labels: {},
+      blob: [1, 2],
+    });
+  });
+});

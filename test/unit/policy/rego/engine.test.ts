@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { Engine, RegoError, parseModule } from '../../../../policy/rego/index.js';
+
+function engine(src: string, opts = {}): Engine {
+  const e = new Engine(opts);
+  e.addPolicy('test.rego', src);
+  return e;
+}
+
+describe('Rego engine: core semantics', () => {
+  it('returns the package path from addPolicy and evaluates complete, partial and default rules', () => {
+    const e = new Engine();
+    expect(e.addPolicy('p.rego', 'package a.b\nx := 1')).toBe('data.a.b');
+    const t = engine(`package t
+import future.keywords
+default allow := false
+allow if input.user == "alice"
+names contains n if some n in input.names
+ages[n] := a if { some p in input.people; n := p.name; a := p.age }
+f(x) := x + 1
+f2(x) = y if { y := x * 2 }
+`);
+    t.setInput({ user: 'alice', names: ['b', 'a', 'b'], people: [{ name: 'z', age: 3 }] });
+    expect(t.evalRule('data.t.allow')).toBe(true);
+    expect(t.evalRule('data.t.names')).toEqual(['a', 'b']);
+    expect(t.evalRule('data.t.ages')).toEqual({ z: 3 });
+    expect(t.evalQuery('x := data.t.f(1); y := data.t.f2(x)').result[0]?.bindings).toEqual({ x: 2, y: 4 });
+    t.setInput({ user: 'bob' });
+    expect(t.evalRule('data.t.allow')).toBe(false);
+    expect(t.evalRule('data.t.missing')).toBeUndefined();
+  });
+
+  it('`not` is true only for undefined or false (never for 0, "", null, [], {})', () => {
+    const t = engine(`package t
+vals := {"zero": 0, "empty": "", "nul": null, "arr": [], "obj": {}, "f": false}
+neg[k] := true if { some k, _ in vals; not vals[k] }
+undef_neg if not input.nothing
+`);
+    t.setInput({});
+    expect(t.evalRule('data.t.neg')).toEqual({ f: true });
+    expect(t.evalRule('data.t.undef_neg')).toBe(true);
+  });
+
+  it('raises conflict errors for complete rules and functions with several outputs', () => {
+    const t = engine(`package t
+p := 1 if true
+p := 2 if true
+f(x) := 1 if x > 0
+f(x) := 2 if x > 1
+`);
+    expect(() => t.evalRule('data.t.p')).toThrow(/complete rules should not produce multiple outputs/);
+    expect(() => t.evalRule('data.t.f(5)')).toThrow(/functions must not produce multiple outputs/);
+    expect(t.evalRule('data.t.f(1)')).toBe(1);
+  });
+
+  it('else chains, every, comprehensions, sets and membership', () => {
+    const t = engine(`package t
+import future.keywords
+grade(x) := "a" if x > 90 else := "b" if x > 80 else := "c"
+all_pos if every v in input.xs { v > 0 }
+sq := [y | some x in input.xs; y := x * x]
+evens := {x | some x in input.xs; x % 2 == 0}
+obj := {k: v | some k, v in input.o}
+u := {1, 2} | {3}
+d := {1, 2, 3} - {2}
+has2 if 2 in input.xs
+`);
+    t.setInput({ xs: [3, 1, 2], o: { b: 2, a: 1 } });
+    expect([t.evalRule('data.t.grade(95)'), t.evalRule('data.t.grade(85)'), t.evalRule('data.t.grade(1)')]).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    expect(t.evalRule('data.t.all_pos')).toBe(true);
+    expect(t.evalRule('data.t.sq')).toEqual([9, 1, 4]);
+    expect(t.evalRule('data.t.evens')).toEqual([2]);
+    expect(t.evalRule('data.t.obj')).toEqual({ a: 1, b: 2 });
+    expect(t.evalRule('data.t.u')).toEqual([1, 2, 3]);
+    expect(t.evalRule('data.t.d')).toEqual([1, 3]);
+    expect(t.evalRule('data.t.has2')).toBe(true);
+    t.setInput({ xs: [3, -1] });
+    expect(t.evalRule('data.t.all_pos')).toBeUndefined();
+  });
+
+  it('supports `with` on input and data', () => {
+    const t = engine(`package t
+p := input.x
+q := data.cfg.v
+r := v if { v := p with input.x as 7 }
+s := v if { v := q with data.cfg.v as "over" }
+`);
+    t.addData({ cfg: { v: 'base' } });
+    t.setInput({ x: 1 });
+    expect(t.evalRule('data.t.r')).toBe(7);
+    expect(t.evalRule('data.t.s')).toBe('over');
+    expect(t.evalRule('data.t.p')).toBe(1);
+    expect(t.evalRule('data.t.q')).toBe('base');
+  });
+
+  it('gathers print output per evaluation with <undefined> and composite formatting', () => {
+    const t = engine(`package t
+p if {
+  print("obj =", {"b": [1, "x"], "a": null}, "missing =", input.nope)
+  print("set", {"z", "a"})
+}
+`);
+    t.setInput({});
+    expect(t.evalRule('data.t.p')).toBe(true);
+    expect(t.takePrints()).toEqual([
+      'test.rego:3: obj = {"a": null, "b": [1, "x"]} missing = <undefined>',
+      'test.rego:4: set {"a", "z"}',
+    ]);
+    expect(t.takePrints()).toEqual([]);
+  });
+
+  it('non-strict builtin errors make the expression undefined; strict mode raises', () => {
+    const src = `package t
+n := to_number("abc")
+ok if not to_number("abc")
+`;
+    const lax = engine(src);
+    expect(lax.evalRule('data.t.n')).toBeUndefined();
+    expect(lax.evalRule('data.t.ok')).toBe(true);
+    const strict = engine(src, { strictBuiltinErrors: true });
+    expect(() => strict.evalRule('data.t.n')).toThrow(RegoError);
+  });
+
+  it('rejects invalid constant regexes at load and fails closed on dynamic ones when asked', () => {
+    expect(() => engine('package t\np if regex.match("(", "x")')).toThrow(/invalid regular expression/);
+    const src = 'package t\nsafe if not regex.match(input.re, "x")';
+    const lax = engine(src);
+    lax.setInput({ re: '(' });
+    expect(lax.evalRule('data.t.safe')).toBe(true);
+    const closed = engine(src, { failClosedRegex: true });
+    closed.setInput({ re: '(' });
+    expect(() => closed.evalRule('data.t.safe')).toThrow(/invalid regular expression/);
+  });
+
+  it('uses RE2 semantics (unanchored search, linear time on adversarial input)', () => {
+    const t = engine(
+      'package t\nm := regex.match("^(a+)+$", input.s)\nf := regex.find_all_string_submatch_n("k=(\\\\w+)", "k=a k=b", -1)',
+    );
+    t.setInput({ s: 'a'.repeat(100_000) + 'b' });
+    const t0 = performance.now();
+    expect(t.evalRule('data.t.m')).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(t.evalRule('data.t.f')).toEqual([
+      ['k=a', 'a'],
+      ['k=b', 'b'],
+    ]);
+  });
+
+  it('bounds evaluation time and depth', () => {
+    const slow = engine(
+      'package t\np := count([x | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); x := a * b])',
+      { maxEvalMs: 50 },
+    );
+    expect(() => slow.evalRule('data.t.p')).toThrow(/time limit/);
+    const deep = engine('package t\nf(x) := y if { x > 0; y := f(x - 1) }\nf(0) := 0', { maxDepth: 50 });
+    expect(deep.evalRule('data.t.f(10)')).toBe(0);
+    expect(() => deep.evalRule('data.t.f(100)')).toThrow(/maximum depth/);
+    const rec = engine('package t\na := b\nb := a');
+    expect(() => rec.evalRule('data.t.a')).toThrow(/recursion/);
+  });
+
+  it('accepts 64 KiB lines and rejects longer ones; accepts v0 and v1 syntax', () => {
+    const long = 'x'.repeat(64 * 1024 - 20);
+    const e = engine(`package t\np := "${long}"`);
+    expect((e.evalRule('data.t.p') as string).length).toBe(long.length);
+    expect(() => engine(`package t\np := "${'x'.repeat(64 * 1024 + 10)}"`)).toThrow(/longer than 65536/);
+    const v0 = 'package t\np[x] { x := input.xs[_] }\nq { true }';
+    expect(() => parseModule('v0.rego', v0)).not.toThrow();
+    expect(() => parseModule('v0.rego', v0, { regoV1: true })).toThrow(/`if` keyword is required/);
+    expect(() => parseModule('bad.rego', 'package t\np := }')).toThrow(/bad.rego:2:6/);
+  });
+
+  it('clone shares compiled modules but keeps data and input independent', () => {
+    const a = engine('package t\np := data.v');
+    a.addData({ v: 1 });
+    const b = a.clone();
+    b.addData({ v: 2 });
+    expect(a.evalRule('data.t.p')).toBe(1);
+    expect(b.evalRule('data.t.p')).toBe(2);
+    b.clearData();
+    expect(b.evalRule('data.t.p')).toBeUndefined();
+  });
+
+  it('patches data with JSON Patch and fails on a missing key', () => {
+    const e = engine('package t\nidx := data.pstate.c1');
+    e.addData({ pstate: {} });
+    e.patchData([{ op: 'add', path: '/pstate/c1', value: 0 }]);
+    expect(e.evalRule('data.t.idx')).toBe(0);
+    e.patchData([{ op: 'remove', path: '/pstate/c1' }]);
+    expect(() => e.patchData([{ op: 'remove', path: '/pstate/c1' }])).toThrow(/missing key/);
+  });
+});
