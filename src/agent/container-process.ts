@@ -134,7 +134,8 @@ export class ContainerProcess {
   async writeStdin(data: Uint8Array): Promise<number> {
     const stdin = this.stdin;
     if (!stdin || this.stdinClosed || stdin.destroyed) {
-      throw new CcgpuError(`${this.what()}: stdin is closed`, { code: Code.FailedPrecondition });
+      const why = !stdin ? 'the process has not started' : this.stdinClosed ? 'CloseStdin was called' : 'the process closed it';
+      throw new CcgpuError(`${this.what()}: stdin is closed (${why})`, { code: Code.FailedPrecondition });
     }
     await new Promise<void>((resolve, reject) => stdin.write(Buffer.from(data), (e) => (e ? reject(e) : resolve())));
     return data.length;

@@ -50,7 +50,10 @@ export function renderInitScript(o: InitScriptOptions): string {
   L.push('die() { echo "ccgpu-init: FATAL: $*"; sleep 1; echo o > /proc/sysrq-trigger; exit 1; }');
   if (mount) {
     L.push('/bin/busybox mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev || die "mount /dev"');
-    L.push('exec </dev/console >/dev/console 2>&1');
+    // console=hvc0 (Kata's) has no device until virtio_console is loaded: fall back to the kernel log for now
+    L.push(
+      'if (: </dev/console) 2>/dev/null; then exec </dev/console >/dev/console 2>&1; else exec </dev/null >/dev/kmsg 2>&1; NO_CONSOLE=1; fi',
+    );
     L.push('mount -t proc -o nosuid,nodev,noexec proc /proc || die "mount /proc"');
     L.push('mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || die "mount /sys"');
     L.push('mkdir -p /dev/pts /dev/shm /sys/fs/cgroup');
@@ -80,22 +83,33 @@ export function renderInitScript(o: InitScriptOptions): string {
     L.push('  insmod "$MODDIR/$m" || log "insmod $m failed"');
     L.push('done');
   }
+  if (mount) {
+    // once virtio_console is loaded, the hvc console exists: send the agent's output there
+    L.push('if [ "$NO_CONSOLE" = 1 ]; then');
+    L.push('  i=0; while ! (: >/dev/console) 2>/dev/null && [ $i -lt 40 ]; do usleep 25000; i=$((i + 1)); done');
+    L.push(
+      '  if (: >/dev/console) 2>/dev/null; then exec </dev/console >/dev/console 2>&1; elif [ -c /dev/hvc0 ]; then exec </dev/null >/dev/hvc0 2>&1; fi',
+    );
+    L.push('fi');
+  }
   if (o.loopback ?? true) L.push('ip link set lo up 2>/dev/null');
   if (o.virtioPortLinks ?? true) {
     // Port names arrive from the host in a control message after the port is created: wait for them.
     L.push('mkdir -p /dev/virtio-ports');
     L.push('waited=0');
     L.push('while :; do');
-    L.push('  pending=0');
+    L.push('  pending=0; named=0');
     L.push('  for p in /sys/class/virtio-ports/vport*; do');
     L.push('    [ -e "$p" ] || continue');
     L.push('    n=$(cat "$p/name" 2>/dev/null)');
     L.push('    if [ -z "$n" ]; then pending=1; continue; fi');
+    L.push('    named=$((named + 1))');
     L.push('    dev=${p##*/}');
     L.push('    [ -e "/dev/$dev" ] || mknod "/dev/$dev" c $(sed "s/:/ /" "$p/dev")');
     L.push('    ln -sfn "../$dev" "/dev/virtio-ports/$n"');
     L.push('  done');
-    L.push('  [ "$pending" = 0 ] && break');
+    // console ports (virtconsole) never get a name: once any named port is there, stop waiting
+    L.push('  [ "$pending" = 0 ] || [ "$named" -gt 0 ] && break');
     L.push(
       '  [ "$waited" -ge "$PORT_WAIT_MS" ] && { log "virtio-serial ports without a name after ${waited}ms"; break; }',
     );

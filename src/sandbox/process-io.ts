@@ -30,6 +30,7 @@ export class ProcessIo {
   private stdinFd: number | undefined;
   private stdinPath: string | undefined;
   private closed = false;
+  private stdinCopying = false;
 
   constructor(
     private readonly agent: AgentClient,
@@ -72,6 +73,7 @@ export class ProcessIo {
     const target = localPath(this.paths.stdin);
     if (!target) return;
     this.stdinPath = target.path;
+    this.stdinCopying = true;
     try {
       // blocks (in the thread pool) until containerd opens the writer
       const fh = await fs.promises.open(target.path, fs.constants.O_RDONLY);
@@ -87,7 +89,18 @@ export class ProcessIo {
       if (!this.closed) await this.closeStdin();
     } catch (e) {
       if (!this.closed) this.log.debug({ err: errorMessage(e) }, 'stdin copy ended');
+    } finally {
+      this.stdinCopying = false;
     }
+  }
+
+  /**
+   * containerd's CloseIO: the writer is done. The FIFO may still hold what it wrote, so while the copy runs it
+   * delivers the rest and closes the guest's stdin itself at EOF; only without a copy is stdin closed here.
+   */
+  async closeIo(): Promise<void> {
+    if (this.stdinFd !== undefined || this.stdinCopying) return;
+    await this.closeStdin();
   }
 
   async closeStdin(): Promise<void> {

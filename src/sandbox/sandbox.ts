@@ -315,13 +315,14 @@ export class Sandbox extends EventEmitter {
     const p = c.process(execId);
     if (!p) throw new NotFoundError(`exec ${execId} not found in container ${containerId}`);
     if (p.status !== 'created') throw new CcgpuError(`process ${execId || containerId} is already ${p.status}`, { code: Code.FailedPrecondition });
-    p.io = new ProcessIo(this.client, containerId, execId || containerId, p.stdio, this.log.child({ container: containerId, exec: execId || undefined }));
     if (execId) {
       const proc = ociJsonToGrpcSpec({ process: p.processSpec ?? {} }).Process;
       await this.client.execProcess({ containerId, execId, process: proc as Record<string, unknown> });
     } else {
       await this.client.startContainer({ containerId });
     }
+    // only now does the agent know the process: its output is buffered in the guest until these reads come
+    p.io = new ProcessIo(this.client, containerId, execId || containerId, p.stdio, this.log.child({ container: containerId, exec: execId || undefined }));
     p.status = 'running';
     void this.watch(c, p);
     return p;
@@ -377,7 +378,7 @@ export class Sandbox extends EventEmitter {
 
   async closeIo(containerId: string, execId: string): Promise<void> {
     const p = this.container(containerId).process(execId);
-    await p?.io?.closeStdin();
+    await p?.io?.closeIo();
   }
 
   /** Deletes an exec, or a container (removing it in the guest and undoing its host mounts). */

@@ -35,12 +35,18 @@ export function bootstrapJson(sock: string): string {
   return JSON.stringify({ version: 3, address: sock, protocol: 'grpc' });
 }
 
+/** The serving daemon's stderr: CCGPU_SHIM_STDERR (appended to) catches crashes before the log pipe is open. */
+function daemonStderr(): 'ignore' | number {
+  const file = process.env.CCGPU_SHIM_STDERR;
+  return file ? fs.openSync(file, 'a', 0o600) : 'ignore';
+}
+
 async function startGrpcDaemon(flags: ShimFlags, bundle: string, sock: string, script: string): Promise<string> {
   fs.rmSync(sock, { force: true });
   const child = spawn(process.execPath, [...process.execArgv, script, ...daemonArgs({ ...flags, bundle }), '-socket', sock], {
     cwd: bundle,
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', daemonStderr()],
     env: process.env,
   });
   child.unref();
@@ -71,7 +77,7 @@ export async function shimStart(flags: ShimFlags, opts: { socketDir?: string; sc
   const child = spawn(process.execPath, [...process.execArgv, script, ...daemonArgs({ ...flags, bundle })], {
     cwd: bundle,
     detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', listener.fd],
+    stdio: ['ignore', 'ignore', daemonStderr(), listener.fd],
     env: process.env,
   });
   child.unref();
