@@ -30,7 +30,10 @@ export interface NativeAddon {
   ioctl(fd: number, request: number, buffer?: Uint8Array | null): number;
   poll(fd: number, events: number, timeoutMs: number): Promise<number>;
   /** waitpid(pid, WNOHANG unless nohang=false): null while running / not a child, else how it ended. */
-  waitpid(pid: number, nohang?: boolean): { pid: number; exited: boolean; code: number; signaled: boolean; signal: number } | null;
+  waitpid(
+    pid: number,
+    nohang?: boolean,
+  ): { pid: number; exited: boolean; code: number; signaled: boolean; signal: number } | null;
   vsockConstants: {
     AF_VSOCK: number;
     VMADDR_CID_ANY: number;
@@ -228,4 +231,110 @@ export function localVsockCid(): number {
   } finally {
     closeSync(fd);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Confidential-guest report ioctls (/dev/sev-guest, /dev/tdx_guest) and NVML (dlopen of libnvidia-ml.so.1).
+// Structurally these satisfy attestation/agent's `GuestDeviceIoctl` and `NvmlBinding`.
+
+/** The tee-guest and NVML functions of the addon (src/tee-guest.cc, src/nvml.cc). */
+export interface TeeGuestNvmlAddon {
+  snpGetReport(device: string, msgVersion: number, req: Uint8Array, resp: Uint8Array): bigint;
+  snpMarshalRequest(
+    msgVersion: number,
+    req: Uint8Array,
+    resp: Uint8Array,
+  ): { arg: Buffer; reqAddress: bigint; respAddress: bigint };
+  tdxGetReport0(device: string, arg: Uint8Array): void;
+  teeGuestConstants: {
+    SNP_GET_REPORT: number;
+    TDX_CMD_GET_REPORT0: number;
+    SNP_GUEST_REQUEST_IOCTL_SIZE: number;
+    SNP_REPORT_REQ_SIZE: number;
+    SNP_REPORT_RESP_SIZE: number;
+    TDX_REPORT_REQ_SIZE: number;
+    checkedAgainstSevGuestHeader: boolean;
+  };
+  nvmlOpen(library?: string): void;
+  nvmlDeviceCount(): number;
+  nvmlDeviceUuid(index: number): string;
+  nvmlDeviceArchitecture(index: number): number;
+  nvmlAttestationReport(index: number, nonce: Uint8Array): Buffer;
+  nvmlCertificateChain(index: number): Buffer;
+  nvmlClose(): void;
+}
+
+/** The addon's tee-guest / NVML functions; throws (with build instructions) when the addon is missing or stale. */
+export function loadTeeGuestNvml(): TeeGuestNvmlAddon {
+  const n = loadNative() as unknown as Partial<TeeGuestNvmlAddon>;
+  if (typeof n.snpGetReport !== 'function' || typeof n.nvmlOpen !== 'function') {
+    throw new Error(
+      'the ccgpu native addon predates the tee-guest/NVML functions; rebuild it with `npm run build:native`',
+    );
+  }
+  return n as TeeGuestNvmlAddon;
+}
+
+/**
+ * SNP_GET_REPORT on `device` (/dev/sev-guest): `req` is struct snp_report_req (96 bytes), `resp` (4000 bytes) receives
+ * MSG_REPORT_RSP. Resolves with exitinfo2; rejects with an Error carrying errno, code and exitinfo2.
+ */
+export async function snpGetReport(
+  device: string,
+  msgVersion: number,
+  req: Uint8Array,
+  resp: Uint8Array,
+): Promise<bigint> {
+  return loadTeeGuestNvml().snpGetReport(device, msgVersion, req, resp);
+}
+
+/** TDX_CMD_GET_REPORT0 on `device` (/dev/tdx_guest) with the flat 1088-byte struct tdx_report_req (filled in). */
+export async function tdxGetReport0(device: string, arg: Uint8Array): Promise<void> {
+  loadTeeGuestNvml().tdxGetReport0(device, arg);
+}
+
+/** The ioctl fallback for the SNP / TDX attesters (attestation/agent `GuestDeviceIoctl`). */
+export const guestDeviceIoctl = { snpGetReport, tdxGetReport0 };
+
+/** nvmlDeviceArchitecture_t values → the names the verifiers expect. */
+export const NVML_ARCHITECTURES: Readonly<Record<number, string>> = {
+  2: 'KEPLER',
+  3: 'MAXWELL',
+  4: 'PASCAL',
+  5: 'VOLTA',
+  6: 'TURING',
+  7: 'AMPERE',
+  8: 'ADA',
+  9: 'HOPPER',
+  10: 'BLACKWELL',
+};
+
+/** NVML for GPU attestation (attestation/agent `NvmlBinding`), plus `close()`. */
+export interface NvmlDevices {
+  deviceCount(): Promise<number>;
+  uuid(index: number): Promise<string>;
+  architecture(index: number): Promise<string>;
+  attestationReport(index: number, nonce: Buffer): Promise<Buffer>;
+  certificateChain(index: number): Promise<Buffer>;
+  close(): void;
+}
+
+/**
+ * dlopen NVML (default libnvidia-ml.so.1) and initialise it. Throws an Error with code ENVMLLOAD when the library is
+ * absent, ENVMLSYM when it lacks a needed symbol, ENVML when NVML itself fails (nvmlReturn set).
+ */
+export function openNvml(library?: string): NvmlDevices {
+  const n = loadTeeGuestNvml();
+  n.nvmlOpen(library);
+  return {
+    deviceCount: async () => n.nvmlDeviceCount(),
+    uuid: async (i) => n.nvmlDeviceUuid(i),
+    architecture: async (i) => {
+      const a = n.nvmlDeviceArchitecture(i);
+      return NVML_ARCHITECTURES[a] ?? `UNKNOWN(${a})`;
+    },
+    attestationReport: async (i, nonce) => n.nvmlAttestationReport(i, nonce),
+    certificateChain: async (i) => n.nvmlCertificateChain(i),
+    close: () => n.nvmlClose(),
+  };
 }

@@ -52,17 +52,25 @@ export async function tsmAvailable(opts: TsmOptions = {}): Promise<boolean> {
 }
 
 /** Get one report from configfs-tsm; `provider` must match (sev_guest, tdx_guest). */
-export async function tsmGetReport(tee: string, expectedProvider: string, inblob: Buffer, opts: TsmOptions = {}): Promise<TsmReport> {
+export async function tsmGetReport(
+  tee: string,
+  expectedProvider: string,
+  inblob: Buffer,
+  opts: TsmOptions = {},
+): Promise<TsmReport> {
   const ops = opts.ops ?? realConfigfs;
   const root = opts.root ?? TSM_REPORT_ROOT;
-  if (inblob.length !== 64) throw new AttesterError(`${tee}: configfs-tsm inblob must be 64 bytes, got ${inblob.length}`, tee);
+  if (inblob.length !== 64)
+    throw new AttesterError(`${tee}: configfs-tsm inblob must be 64 bytes, got ${inblob.length}`, tee);
   const dir = path.join(root, `ccgpu-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await ops.mkdir(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new AttesterError(
-      code === 'ENOENT' ? `${tee}: configfs-tsm is not available (${root} does not exist; needs Linux ≥ 6.7 and configfs mounted)` : `${tee}: cannot create ${dir}: ${(e as Error).message}`,
+      code === 'ENOENT'
+        ? `${tee}: configfs-tsm is not available (${root} does not exist; needs Linux ≥ 6.7 and configfs mounted)`
+        : `${tee}: cannot create ${dir}: ${(e as Error).message}`,
       tee,
       { cause: e },
     );
@@ -72,13 +80,20 @@ export async function tsmGetReport(tee: string, expectedProvider: string, inblob
       return await f();
     } catch (e) {
       if (e instanceof AttesterError) throw e;
-      throw new AttesterError(`${tee}: configfs-tsm ${what} (${dir}) failed: ${(e as Error).message}`, tee, { cause: e });
+      throw new AttesterError(`${tee}: configfs-tsm ${what} (${dir}) failed: ${(e as Error).message}`, tee, {
+        cause: e,
+      });
     }
   };
   try {
-    const provider = (await step('reading provider', () => ops.readFile(path.join(dir, 'provider')))).toString('utf8').trim();
+    const provider = (await step('reading provider', () => ops.readFile(path.join(dir, 'provider'))))
+      .toString('utf8')
+      .trim();
     if (provider !== expectedProvider) {
-      throw new AttesterError(`${tee}: configfs-tsm provider is "${provider}", expected "${expectedProvider}" (wrong TEE for this guest?)`, tee);
+      throw new AttesterError(
+        `${tee}: configfs-tsm provider is "${provider}", expected "${expectedProvider}" (wrong TEE for this guest?)`,
+        tee,
+      );
     }
     let writes = 0;
     if (opts.privlevel !== undefined) {
@@ -95,9 +110,14 @@ export async function tsmGetReport(tee: string, expectedProvider: string, inblob
     } catch {
       auxblob = undefined; // not every provider has it; an empty table is normal on current hosts
     }
-    const gen = Number((await step('reading generation', () => ops.readFile(path.join(dir, 'generation')))).toString().trim());
+    const gen = Number(
+      (await step('reading generation', () => ops.readFile(path.join(dir, 'generation')))).toString().trim(),
+    );
     if (gen !== writes) {
-      throw new AttesterError(`${tee}: configfs-tsm generation is ${gen}, expected ${writes}: another writer raced on ${dir}`, tee);
+      throw new AttesterError(
+        `${tee}: configfs-tsm generation is ${gen}, expected ${writes}: another writer raced on ${dir}`,
+        tee,
+      );
     }
     return { provider, outblob, ...(auxblob && auxblob.length ? { auxblob } : {}) };
   } finally {

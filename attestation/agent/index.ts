@@ -8,3 +8,4 @@ export * from './snp-attester.js';
 export * from './tdx-attester.js';
 export * from './nvidia-attester.js';
 export * from './initdata-check.js';
+export * from './detect.js';

@@ -19,6 +19,9 @@ export async function checkInitdataBinding(source: InitdataBindingSource, digest
   const want = resizeDigest(digest, actual.length);
   if (!actual.equals(want)) {
     const field = source.tee === 'snp' ? 'host_data' : 'mr_config_id';
-    throw new AttesterError(`${source.tee}: initdata digest mismatch: ${field} is ${actual.toString('hex')}, expected ${want.toString('hex')}`, source.tee);
+    throw new AttesterError(
+      `${source.tee}: initdata digest mismatch: ${field} is ${actual.toString('hex')}, expected ${want.toString('hex')}`,
+      source.tee,
+    );
   }
 }

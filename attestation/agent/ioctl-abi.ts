@@ -25,7 +25,13 @@ const IOC_READ = 2;
 /** `_IOWR(type, nr, size)` as an unsigned 32-bit number. */
 export function iowr(type: string, nr: number, size: number): number {
   if (size >= 1 << IOC_SIZEBITS) throw new RangeError(`ioctl argument size ${size} does not fit in 14 bits`);
-  return (((IOC_READ | IOC_WRITE) << IOC_DIRSHIFT) | (size << IOC_SIZESHIFT) | (type.charCodeAt(0) << IOC_TYPESHIFT) | (nr << IOC_NRSHIFT)) >>> 0;
+  return (
+    (((IOC_READ | IOC_WRITE) << IOC_DIRSHIFT) |
+      (size << IOC_SIZESHIFT) |
+      (type.charCodeAt(0) << IOC_TYPESHIFT) |
+      (nr << IOC_NRSHIFT)) >>>
+    0
+  );
 }
 
 export const SEV_GUEST_DEVICE = '/dev/sev-guest';
@@ -58,7 +64,8 @@ export interface GuestDeviceIoctl {
 
 export function buildSnpReportReq(userData: Buffer, vmpl = 0): Buffer {
   if (userData.length !== 64) throw new AttesterError(`snp: user_data must be 64 bytes, got ${userData.length}`, 'snp');
-  if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3) throw new AttesterError(`snp: vmpl must be 0..3, got ${vmpl}`, 'snp');
+  if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3)
+    throw new AttesterError(`snp: vmpl must be 0..3, got ${vmpl}`, 'snp');
   const b = Buffer.alloc(SNP_REPORT_REQ_SIZE);
   userData.copy(b, 0);
   b.writeUInt32LE(vmpl, 64);
@@ -80,9 +87,14 @@ export function describeExitinfo2(exitinfo2: bigint): string {
 
 /** The report out of an SNP MSG_REPORT_RSP buffer. */
 export function parseSnpReportResp(resp: Buffer): Buffer {
-  if (resp.length < SNP_REPORT_OFFSET + SNP_REPORT_SIZE) throw new AttesterError(`snp: response buffer of ${resp.length} bytes is too short`, 'snp');
+  if (resp.length < SNP_REPORT_OFFSET + SNP_REPORT_SIZE)
+    throw new AttesterError(`snp: response buffer of ${resp.length} bytes is too short`, 'snp');
   const status = resp.readUInt32LE(0);
-  if (status !== 0) throw new AttesterError(`snp: SNP_GET_REPORT status 0x${status.toString(16)}${SNP_FW_STATUS[status] ? ` (${SNP_FW_STATUS[status]})` : ''}`, 'snp');
+  if (status !== 0)
+    throw new AttesterError(
+      `snp: SNP_GET_REPORT status 0x${status.toString(16)}${SNP_FW_STATUS[status] ? ` (${SNP_FW_STATUS[status]})` : ''}`,
+      'snp',
+    );
   const size = resp.readUInt32LE(4);
   if (size !== SNP_REPORT_SIZE) throw new AttesterError(`snp: report_size ${size}, expected ${SNP_REPORT_SIZE}`, 'snp');
   return Buffer.from(resp.subarray(SNP_REPORT_OFFSET, SNP_REPORT_OFFSET + size));
@@ -101,7 +113,11 @@ function ioctlError(tee: string, device: string, what: string, e: unknown, extra
 }
 
 /** SNP report through /dev/sev-guest. */
-export async function snpReportViaIoctl(io: GuestDeviceIoctl, userData: Buffer, opts: { vmpl?: number; device?: string } = {}): Promise<Buffer> {
+export async function snpReportViaIoctl(
+  io: GuestDeviceIoctl,
+  userData: Buffer,
+  opts: { vmpl?: number; device?: string } = {},
+): Promise<Buffer> {
   const device = opts.device ?? SEV_GUEST_DEVICE;
   const req = buildSnpReportReq(userData, opts.vmpl ?? 0);
   const resp = Buffer.alloc(SNP_REPORT_RESP_SIZE);
@@ -112,14 +128,20 @@ export async function snpReportViaIoctl(io: GuestDeviceIoctl, userData: Buffer, 
     const x = (e as { exitinfo2?: bigint }).exitinfo2;
     throw ioctlError('snp', device, 'SNP_GET_REPORT', e, x ? `: ${describeExitinfo2(x)}` : '');
   }
-  if (exitinfo2 !== 0n) throw new AttesterError(`snp: SNP_GET_REPORT on ${device}: ${describeExitinfo2(exitinfo2)}`, 'snp');
+  if (exitinfo2 !== 0n)
+    throw new AttesterError(`snp: SNP_GET_REPORT on ${device}: ${describeExitinfo2(exitinfo2)}`, 'snp');
   return parseSnpReportResp(resp);
 }
 
 /** TDREPORT (1024 bytes) through /dev/tdx_guest. */
-export async function tdxReportViaIoctl(io: GuestDeviceIoctl, reportData: Buffer, opts: { device?: string } = {}): Promise<Buffer> {
+export async function tdxReportViaIoctl(
+  io: GuestDeviceIoctl,
+  reportData: Buffer,
+  opts: { device?: string } = {},
+): Promise<Buffer> {
   const device = opts.device ?? TDX_GUEST_DEVICE;
-  if (reportData.length !== TDX_REPORTDATA_LEN) throw new AttesterError(`tdx: reportdata must be 64 bytes, got ${reportData.length}`, 'tdx');
+  if (reportData.length !== TDX_REPORTDATA_LEN)
+    throw new AttesterError(`tdx: reportdata must be 64 bytes, got ${reportData.length}`, 'tdx');
   const arg = Buffer.alloc(TDX_REPORT_REQ_SIZE);
   reportData.copy(arg, 0);
   try {
@@ -128,7 +150,8 @@ export async function tdxReportViaIoctl(io: GuestDeviceIoctl, reportData: Buffer
     throw ioctlError('tdx', device, 'TDX_CMD_GET_REPORT0', e);
   }
   const report = Buffer.from(arg.subarray(TDX_REPORTDATA_LEN));
-  if (report.every((b) => b === 0)) throw new AttesterError(`tdx: TDX_CMD_GET_REPORT0 on ${device} returned an empty TDREPORT`, 'tdx');
+  if (report.every((b) => b === 0))
+    throw new AttesterError(`tdx: TDX_CMD_GET_REPORT0 on ${device} returned an empty TDREPORT`, 'tdx');
   return report;
 }
 

@@ -43,7 +43,8 @@ export class NvidiaAttester implements Attester {
   }
 
   async getEvidence(reportData: Buffer): Promise<unknown> {
-    if (reportData.length < 32) throw new AttesterError(`nvidia: device runtime data is ${reportData.length} bytes, need at least 32`, 'nvidia');
+    if (reportData.length < 32)
+      throw new AttesterError(`nvidia: device runtime data is ${reportData.length} bytes, need at least 32`, 'nvidia');
     const nonce = Buffer.from(reportData.subarray(0, 32));
     let count: number;
     try {
@@ -61,7 +62,12 @@ export class NvidiaAttester implements Attester {
           await this.nvml.attestationReport(i, nonce),
           await this.nvml.certificateChain(i),
         ];
-        list.push({ arch: arch.toUpperCase(), uuid, evidence: report.toString('base64'), certificate: chain.toString('base64') });
+        list.push({
+          arch: arch.toUpperCase(),
+          uuid,
+          evidence: report.toString('base64'),
+          certificate: chain.toString('base64'),
+        });
       } catch (e) {
         throw new AttesterError(`nvidia: GPU ${i}: ${(e as Error).message}`, 'nvidia', { cause: e });
       }

@@ -38,7 +38,10 @@ export function parseSnpCertTable(table: Buffer): SnpCertEntry[] {
     const len = table.readUInt32LE(off + 20);
     if (guid.every((b) => b === 0) && o === 0 && len === 0) break;
     if (o + len > table.length || o < off + 24) {
-      throw new AttesterError(`snp: certificate table entry ${out.length} (offset ${o}, length ${len}) is out of bounds`, 'snp');
+      throw new AttesterError(
+        `snp: certificate table entry ${out.length} (offset ${o}, length ${len}) is out of bounds`,
+        'snp',
+      );
     }
     const g = guidText(guid);
     out.push({ cert_type: GUIDS[g] ?? g, data: [...table.subarray(o, o + len)] });

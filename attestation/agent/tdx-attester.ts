@@ -26,10 +26,14 @@ export class TdxAttester implements Attester {
   async getQuote(reportData: Buffer): Promise<Buffer> {
     const inblob = fitReportData(reportData, 'tdx');
     if (!(await tsmAvailable(this.opts))) {
-      throw new AttesterError('tdx: configfs-tsm is not available, and /dev/tdx_guest cannot produce a quote (only a local TDREPORT)', 'tdx');
+      throw new AttesterError(
+        'tdx: configfs-tsm is not available, and /dev/tdx_guest cannot produce a quote (only a local TDREPORT)',
+        'tdx',
+      );
     }
     const r = await tsmGetReport('tdx', 'tdx_guest', inblob, this.opts);
-    if (r.outblob.length < 48 + 584) throw new AttesterError(`tdx: quote of ${r.outblob.length} bytes is too short`, 'tdx');
+    if (r.outblob.length < 48 + 584)
+      throw new AttesterError(`tdx: quote of ${r.outblob.length} bytes is too short`, 'tdx');
     return r.outblob;
   }
 
@@ -52,8 +56,16 @@ export class TdxAttester implements Attester {
       const off = version === 5 ? QUOTE_V5_MRCONFIGID : QUOTE_V4_MRCONFIGID;
       return Buffer.from(q.subarray(off, off + 48));
     }
-    if (!this.opts.ioctl) throw new AttesterError('tdx: neither configfs-tsm nor the /dev/tdx_guest ioctl (native addon) is available', 'tdx');
-    const rep = await tdxReportViaIoctl(this.opts.ioctl, Buffer.alloc(64), this.opts.device ? { device: this.opts.device } : {});
+    if (!this.opts.ioctl)
+      throw new AttesterError(
+        'tdx: neither configfs-tsm nor the /dev/tdx_guest ioctl (native addon) is available',
+        'tdx',
+      );
+    const rep = await tdxReportViaIoctl(
+      this.opts.ioctl,
+      Buffer.alloc(64),
+      this.opts.device ? { device: this.opts.device } : {},
+    );
     return Buffer.from(rep.subarray(TDREPORT_MRCONFIGID_OFFSET, TDREPORT_MRCONFIGID_OFFSET + 48));
   }
 }

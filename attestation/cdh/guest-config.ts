@@ -57,7 +57,8 @@ function checkUrl(url: string, file: string, key: string): string {
   } catch {
     throw new GuestConfigError(`${JSON.stringify(url)} is not a URL`, file, key);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new GuestConfigError(`${url} must be http(s)`, file, key);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new GuestConfigError(`${url} must be http(s)`, file, key);
   return url;
 }
 
@@ -74,18 +75,21 @@ export function guestKbsConfigFromInitdata(initdata: Pick<Initdata, 'data'>): Gu
     const kbc = table(cdh.kbc, 'cdh.toml', '[kbc]');
     if (kbc) {
       const name = optStr(kbc.name, 'cdh.toml', 'kbc.name') ?? 'cc_kbc';
-      if (name !== 'cc_kbc') throw new GuestConfigError(`only "cc_kbc" is supported, got ${JSON.stringify(name)}`, 'cdh.toml', 'kbc.name');
+      if (name !== 'cc_kbc')
+        throw new GuestConfigError(`only "cc_kbc" is supported, got ${JSON.stringify(name)}`, 'cdh.toml', 'kbc.name');
       const u = optStr(kbc.url, 'cdh.toml', 'kbc.url');
       if (u) url = checkUrl(u, 'cdh.toml', 'kbc.url');
       cert = optStr(kbc.kbs_cert, 'cdh.toml', 'kbc.kbs_cert');
     }
     if (cdh.credentials !== undefined) {
-      if (!Array.isArray(cdh.credentials)) throw new GuestConfigError('must be an array of tables', 'cdh.toml', '[[credentials]]');
+      if (!Array.isArray(cdh.credentials))
+        throw new GuestConfigError('must be an array of tables', 'cdh.toml', '[[credentials]]');
       cdh.credentials.forEach((c, i) => {
         const t = table(c, 'cdh.toml', `credentials[${i}]`)!;
         const resourceUri = optStr(t.resource_uri, 'cdh.toml', `credentials[${i}].resource_uri`);
         const p = optStr(t.path, 'cdh.toml', `credentials[${i}].path`);
-        if (!resourceUri || !p) throw new GuestConfigError('needs resource_uri and path', 'cdh.toml', `credentials[${i}]`);
+        if (!resourceUri || !p)
+          throw new GuestConfigError('needs resource_uri and path', 'cdh.toml', `credentials[${i}]`);
         credentials.push({ resourceUri, path: p });
       });
     }
@@ -107,6 +111,10 @@ export function guestKbsConfigFromInitdata(initdata: Pick<Initdata, 'data'>): Gu
       if (c && !cert) cert = c;
     }
   }
-  if (!url) throw new GuestConfigError('no KBS URL: set [kbc] url in cdh.toml or [token_configs.kbs] url in aa.toml', 'initdata');
+  if (!url)
+    throw new GuestConfigError(
+      'no KBS URL: set [kbc] url in cdh.toml or [token_configs.kbs] url in aa.toml',
+      'initdata',
+    );
   return { url, ...(cert ? { cert } : {}), credentials, skipSealedSecretVerification: skip };
 }

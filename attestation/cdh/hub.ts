@@ -6,8 +6,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JWK } from 'jose';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { kbsSecretProvider, SealedSecretError, unsealSecret, type SecretProvider } from '../sealed/index.js';
+import { redactingLogger } from '../kbs/log-redaction.js';
 import { isResourceUri, parseResourceUri, resourcePath } from './resource-uri.js';
 
 export const SEALED_SECRET_KEY_DIR = '/run/confidential-containers/cdh/sealed-secret';
@@ -34,7 +34,7 @@ export class ConfidentialDataHub {
   private readonly log: Logger;
   private readonly keyDir: string;
   constructor(private readonly opts: CdhOptions) {
-    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.log = redactingLogger(opts.logger, { component: 'cdh' });
     this.keyDir = opts.sealedKeyDir ?? SEALED_SECRET_KEY_DIR;
     if (opts.skipSealedSecretVerification) this.log.warn('sealed secret signature verification is DISABLED (insecure)');
   }
@@ -54,12 +54,16 @@ export class ConfidentialDataHub {
       text = await this.getResource(kid);
     } else {
       if (!KID_FILE.test(kid) || kid.includes('..')) {
-        throw new SealedSecretError(`sealed secret: kid ${JSON.stringify(kid)} is neither a kbs:/// URI nor a plain file name`);
+        throw new SealedSecretError(
+          `sealed secret: kid ${JSON.stringify(kid)} is neither a kbs:/// URI nor a plain file name`,
+        );
       }
       try {
         text = await fs.readFile(path.join(this.keyDir, kid));
       } catch (e) {
-        throw new SealedSecretError(`sealed secret: signing key file ${path.join(this.keyDir, kid)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new SealedSecretError(
+          `sealed secret: signing key file ${path.join(this.keyDir, kid)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
     }
     try {

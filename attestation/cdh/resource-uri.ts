@@ -25,7 +25,8 @@ export function parseResourceUri(s: string): ResourceUri {
   if (!m) throw new ResourceUriError(`${JSON.stringify(s)} is not a resource URI kbs:///<repository>/<type>/<tag>`);
   const [, host, repository, type, tag] = m as unknown as [string, string, string, string, string];
   for (const p of [repository, type, tag]) {
-    if (!SEG.test(p) || p.includes('..')) throw new ResourceUriError(`resource URI ${JSON.stringify(s)}: invalid segment ${JSON.stringify(p)}`);
+    if (!SEG.test(p) || p.includes('..'))
+      throw new ResourceUriError(`resource URI ${JSON.stringify(s)}: invalid segment ${JSON.stringify(p)}`);
   }
   return { kbsAddress: host, repository, type, tag };
 }

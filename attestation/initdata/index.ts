@@ -57,8 +57,11 @@ function isAlgorithm(x: unknown): x is InitdataAlgorithm {
 
 /** The digest of `toml` with `algorithm`. */
 export function initdataDigest(toml: Buffer | string, algorithm: InitdataAlgorithm): Buffer {
-  if (!isAlgorithm(algorithm)) throw new InitdataError(`initdata: unsupported algorithm ${JSON.stringify(algorithm)}`, 'algorithm');
-  return createHash(algorithm).update(typeof toml === 'string' ? Buffer.from(toml, 'utf8') : toml).digest();
+  if (!isAlgorithm(algorithm))
+    throw new InitdataError(`initdata: unsupported algorithm ${JSON.stringify(algorithm)}`, 'algorithm');
+  return createHash(algorithm)
+    .update(typeof toml === 'string' ? Buffer.from(toml, 'utf8') : toml)
+    .digest();
 }
 
 /** Parse initdata TOML text/bytes, validate it and compute its digest. */
@@ -93,7 +96,8 @@ export function parseInitdataToml(toml: Buffer | string): Initdata {
       throw new InitdataError('initdata: `data` must be a table of file name = string', 'data');
     }
     for (const [k, v] of Object.entries(doc.data as Record<string, unknown>)) {
-      if (typeof v !== 'string') throw new InitdataError(`initdata: data."${k}" must be a string, got ${typeof v}`, `data.${k}`);
+      if (typeof v !== 'string')
+        throw new InitdataError(`initdata: data."${k}" must be a string, got ${typeof v}`, `data.${k}`);
       data[k] = v;
     }
   }
@@ -106,7 +110,9 @@ function gunzipBounded(buf: Buffer, field: string): Buffer {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new InitdataError(`initdata: decompressed TOML exceeds ${INITDATA_MAX_TOML_BYTES} bytes`, field, { cause: e });
+      throw new InitdataError(`initdata: decompressed TOML exceeds ${INITDATA_MAX_TOML_BYTES} bytes`, field, {
+        cause: e,
+      });
     }
     throw new InitdataError(`initdata: ${field} is not valid gzip data`, field, { cause: e });
   }

@@ -6,9 +6,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 
 export type AdminAuth =
-  | { mode: 'ed25519'; publicKey: KeyObject }
-  | { mode: 'insecure-allow-all' }
-  | { mode: 'deny-all' };
+  { mode: 'ed25519'; publicKey: KeyObject } | { mode: 'insecure-allow-all' } | { mode: 'deny-all' };
 
 export function adminAuthFromPem(pem: string, file = 'admin public key'): AdminAuth {
   let key: KeyObject;
@@ -24,7 +22,11 @@ export function adminAuthFromPem(pem: string, file = 'admin public key'): AdminA
 }
 
 /** Verify the admin bearer token; returns a reason string when refused, undefined when accepted. */
-export async function checkAdmin(auth: AdminAuth, authorization: string | undefined, now?: number): Promise<string | undefined> {
+export async function checkAdmin(
+  auth: AdminAuth,
+  authorization: string | undefined,
+  now?: number,
+): Promise<string | undefined> {
   if (auth.mode === 'insecure-allow-all') return undefined;
   if (auth.mode === 'deny-all') return 'the admin API is disabled (deny-all)';
   if (!authorization) return 'missing Authorization: Bearer <admin JWT>';
@@ -47,5 +49,10 @@ export async function signAdminToken(privateKeyPem: string | KeyObject, lifetime
   const key = typeof privateKeyPem === 'string' ? createPrivateKey(privateKeyPem) : privateKeyPem;
   if (key.asymmetricKeyType !== 'ed25519') throw new Error('admin signing key must be Ed25519');
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' }).setIssuedAt(now).setNotBefore(now).setExpirationTime(now + lifetimeSeconds).sign(key);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + lifetimeSeconds)
+    .sign(key);
 }

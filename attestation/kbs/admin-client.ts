@@ -21,14 +21,20 @@ export class KbsAdminClient {
   private async call(method: 'POST' | 'DELETE', p: string, body: Buffer | string, contentType: string): Promise<void> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.adminKey) headers.authorization = `Bearer ${await signAdminToken(this.adminKey)}`;
-    const r = await request(this.base + KBS_API_PREFIX + p, { method, headers, body, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
+    const r = await request(this.base + KBS_API_PREFIX + p, {
+      method,
+      headers,
+      body,
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    });
     const text = await r.body.text();
     if (r.statusCode === 200) return;
     let variant: KbsErrorVariant = 'PluginInternalError';
     let detail = `HTTP ${r.statusCode}`;
     try {
       const j = JSON.parse(text) as { type?: string; detail?: string };
-      if (j.type?.startsWith(KBS_ERROR_TYPE_PREFIX)) variant = j.type.slice(KBS_ERROR_TYPE_PREFIX.length) as KbsErrorVariant;
+      if (j.type?.startsWith(KBS_ERROR_TYPE_PREFIX))
+        variant = j.type.slice(KBS_ERROR_TYPE_PREFIX.length) as KbsErrorVariant;
       if (j.detail) detail = j.detail;
     } catch {
       /* keep the HTTP status */
@@ -45,7 +51,12 @@ export class KbsAdminClient {
     await this.call('DELETE', `/resource/${parts.join('/')}`, '', 'application/octet-stream');
   }
   async setResourcePolicy(rego: string): Promise<void> {
-    await this.call('POST', '/resource-policy', JSON.stringify({ policy: Buffer.from(rego).toString('base64url') }), 'application/json');
+    await this.call(
+      'POST',
+      '/resource-policy',
+      JSON.stringify({ policy: Buffer.from(rego).toString('base64url') }),
+      'application/json',
+    );
   }
   async setAttestationPolicy(rego: string, policyId = 'default_cpu'): Promise<void> {
     const body = { type: 'rego', policy_id: policyId, policy: Buffer.from(rego).toString('base64url') };

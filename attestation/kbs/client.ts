@@ -2,16 +2,17 @@
  * KBS client (guest side, RCAR protocol 0.4.0): auth → attest → token (cached until it expires) → resource GET →
  * JWE decryption with the TEE private key.
  *
- * Retries with exponential backoff on network errors and 5xx answers; a refusal by the KBS (policy denial, failed
- * attestation, protocol mismatch, missing resource) is never retried blindly. A stale token or session (401
+ * Retries with exponential backoff and jitter on network errors only (a failed handshake restarts from /auth, so a
+ * nonce is never replayed); an answer from the KBS (policy denial, failed attestation, protocol mismatch, missing
+ * resource, 5xx) is never retried. A stale token or session (401
  * TokenInvalid / ExpiredCookie / InvalidCookie / TokenNotFound) triggers one fresh RCAR handshake.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { tokenExpiry } from './ear-token.js';
 import { KbsError, type KbsErrorVariant } from './errors.js';
+import { redactingLogger } from './log-redaction.js';
 import { decryptFromTee, generateTeeKeyPair } from './jwe.js';
 import {
   HASH_ALGORITHMS,
@@ -60,6 +61,14 @@ export class KbsUnavailableError extends Error {
   }
 }
 
+/** A transport-level failure (connection refused/reset, timeout): the only kind of error that is retried. */
+class NetworkError extends Error {
+  constructor(cause: unknown) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+    this.name = 'NetworkError';
+  }
+}
+
 const RENEW_ON: ReadonlySet<string> = new Set(['TokenInvalid', 'ExpiredCookie', 'InvalidCookie', 'TokenNotFound']);
 const TOKEN_SKEW_MS = 10_000;
 
@@ -74,7 +83,8 @@ function errorFromBody(status: number, body: Buffer, what: string): KbsError {
   let detail = `${what}: HTTP ${status}`;
   try {
     const j = JSON.parse(body.toString('utf8')) as { type?: unknown; detail?: unknown };
-    if (typeof j.type === 'string' && j.type.startsWith(KBS_ERROR_TYPE_PREFIX)) variant = j.type.slice(KBS_ERROR_TYPE_PREFIX.length) as KbsErrorVariant;
+    if (typeof j.type === 'string' && j.type.startsWith(KBS_ERROR_TYPE_PREFIX))
+      variant = j.type.slice(KBS_ERROR_TYPE_PREFIX.length) as KbsErrorVariant;
     if (typeof j.detail === 'string') detail = `${what}: ${j.detail}`;
   } catch {
     /* not a Trustee-shaped body */
@@ -103,7 +113,7 @@ export class KbsClient {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`KBS URL ${opts.url} must be http(s)`);
     this.base = u.origin + u.pathname.replace(/\/+$/, '');
-    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.log = redactingLogger(opts.logger, { component: 'kbs-client' });
     if (opts.certPem) this.dispatcher = new Agent({ connect: { ca: opts.certPem } });
     this.teeKey = generateTeeKeyPair(opts.teeKeyType ?? 'P-256');
     this.attempts = Math.max(1, opts.retry?.attempts ?? 5);
@@ -117,44 +127,67 @@ export class KbsClient {
     if (this.dispatcher) await this.dispatcher.close();
   }
 
-  private async http(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<HttpResult> {
+  private async backoff(attempt: number, what: string, err: unknown): Promise<void> {
+    const delay = Math.min(this.maxDelay, this.baseDelay * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    this.log.warn(
+      { what, attempt, err: (err as Error).message, delayMs: Math.round(delay) },
+      'KBS unreachable, retrying',
+    );
+    await new Promise((r) => setTimeout(r, delay));
+  }
+
+  /**
+   * Run `f`, retrying with exponential backoff and jitter while it fails with a network error. Answers from the KBS
+   * (any HTTP status, including 5xx and policy denials) are never retried here.
+   */
+  private async withNetworkRetry<T>(what: string, f: () => Promise<T>): Promise<T> {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       try {
-        const r = await request(this.base + KBS_API_PREFIX + path, {
-          method,
-          headers,
-          ...(body !== undefined ? { body } : {}),
-          ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-          headersTimeout: this.opts.timeoutMs ?? 30_000,
-          bodyTimeout: this.opts.timeoutMs ?? 30_000,
-        });
-        const buf = Buffer.from(await r.body.arrayBuffer());
-        if (r.statusCode >= 500 && attempt < this.attempts) {
-          lastErr = errorFromBody(r.statusCode, buf, `${method} ${path}`);
-        } else {
-          return { status: r.statusCode, headers: r.headers, body: buf };
-        }
+        return await f();
       } catch (e) {
-        lastErr = e;
+        if (!(e instanceof NetworkError)) throw e;
+        lastErr = e.cause;
       }
-      if (attempt < this.attempts) {
-        const delay = Math.min(this.maxDelay, this.baseDelay * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-        this.log.warn({ path, attempt, err: (lastErr as Error).message, delayMs: Math.round(delay) }, 'KBS request failed, retrying');
-        await new Promise((r) => setTimeout(r, delay));
-      }
+      if (attempt < this.attempts) await this.backoff(attempt, what, lastErr);
     }
-    if (lastErr instanceof KbsError) throw lastErr;
-    throw new KbsUnavailableError(`KBS at ${this.base} unreachable after ${this.attempts} attempt(s): ${(lastErr as Error)?.message}`, {
-      cause: lastErr,
-    });
+    throw new KbsUnavailableError(
+      `KBS at ${this.base} unreachable after ${this.attempts} attempt(s): ${(lastErr as Error)?.message}`,
+      {
+        cause: lastErr,
+      },
+    );
+  }
+
+  /** One HTTP exchange; a transport failure becomes NetworkError (retryable), any answer is returned. */
+  private async http(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<HttpResult> {
+    let r;
+    try {
+      r = await request(this.base + KBS_API_PREFIX + path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+        headersTimeout: this.opts.timeoutMs ?? 30_000,
+        bodyTimeout: this.opts.timeoutMs ?? 30_000,
+      });
+      return { status: r.statusCode, headers: r.headers, body: Buffer.from(await r.body.arrayBuffer()) };
+    } catch (e) {
+      throw new NetworkError(e);
+    }
   }
 
   /** A valid attestation token: the cached one, or a fresh RCAR handshake. */
   async getToken(): Promise<string> {
     if (this.cached && this.cached.expiresAt - TOKEN_SKEW_MS > this.now()) return this.cached.token;
     if (!this.inflight) {
-      this.inflight = this.handshake().finally(() => {
+      // a network failure anywhere in auth → attest restarts the whole handshake (a new nonce, never a replay)
+      this.inflight = this.withNetworkRetry('RCAR handshake', () => this.handshake()).finally(() => {
         this.inflight = undefined;
       });
     }
@@ -172,11 +205,16 @@ export class KbsClient {
       'POST',
       '/auth',
       { 'content-type': 'application/json' },
-      JSON.stringify({ version: KBS_PROTOCOL_VERSION, tee, 'extra-params': { 'supported-hash-algorithms': [...HASH_ALGORITHMS] } }),
+      JSON.stringify({
+        version: KBS_PROTOCOL_VERSION,
+        tee,
+        'extra-params': { 'supported-hash-algorithms': [...HASH_ALGORITHMS] },
+      }),
     );
     if (auth.status !== 200) throw errorFromBody(auth.status, auth.body, 'RCAR handshake Auth failed');
     const cookie = this.sessionCookie(auth.headers['set-cookie']);
-    if (!cookie) throw new KbsError('MissingCookie', 'RCAR handshake Auth failed: the KBS set no kbs-session-id cookie');
+    if (!cookie)
+      throw new KbsError('MissingCookie', 'RCAR handshake Auth failed: the KBS set no kbs-session-id cookie');
     let challenge: KbsChallenge;
     try {
       challenge = JSON.parse(auth.body.toString('utf8')) as KbsChallenge;
@@ -237,7 +275,9 @@ export class KbsClient {
     const parts = parseResourcePath(path);
     for (let round = 0; round < 2; round++) {
       const token = await this.getToken();
-      const res = await this.http('GET', `/resource/${parts.join('/')}`, { authorization: `Bearer ${token}` });
+      const res = await this.withNetworkRetry(`GET resource ${parts.join('/')}`, () =>
+        this.http('GET', `/resource/${parts.join('/')}`, { authorization: `Bearer ${token}` }),
+      );
       if (res.status === 200) {
         let jwe: unknown;
         try {
@@ -266,6 +306,7 @@ export function parseResourcePath(p: string): [string, string, string] {
   let rest = p;
   const m = /^kbs:\/\/([^/]*)\/(.*)$/.exec(p);
   if (m) rest = m[2]!;
-  else if (p.startsWith('kbs:')) throw new Error(`resource URI ${JSON.stringify(p)} must look like kbs:///repo/type/tag`);
+  else if (p.startsWith('kbs:'))
+    throw new Error(`resource URI ${JSON.stringify(p)} must look like kbs:///repo/type/tag`);
   return validateResourcePath(rest.replace(/^\/+/, '').split('/'));
 }

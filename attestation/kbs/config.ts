@@ -20,20 +20,41 @@
  * attestation_policy = "attestation.rego"     # optional, Rego
  * resource_policy = "resource.rego"           # optional, Rego
  * reference_values = "reference-values.json"  # optional: {"measurement": [hex], "init_data": [hex], ...}
- * allow_list = "allow-list.json"              # used only without a Rego engine (fail-closed)
+ * allow_list = "allow-list.json"              # instead of Rego: fail-closed JSON allow list
  * insecure_allow_sample = false               # let the software-only sample TEE get resources
+ * [verifier]
+ * amd_cert_chain = "amd/"                     # PEM file or directory of <gen>_ask_ark_asvk.pem bundles (SNP)
+ * snp_kds = false                             # fetch VCEKs / ASK+ARK from kdsintf.amd.com (cached)
+ * tdx_collateral_dir = "tdx/"                 # tcbInfo / QE identity / issuer chain files (TDX)
+ * tdx_pcs = false                             # fetch TDX collateral from Intel PCS (cached)
+ * pcs_url = "https://api.trustedservices.intel.com"   # or a PCCS
  * ```
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { Logger } from 'pino';
 import { adminAuthFromPem, type AdminAuth } from './admin-auth.js';
 import { DEFAULT_RESOURCE_POLICY, SAMPLE_ALLOWING_RESOURCE_POLICY } from './default-policies.js';
 import { fromEarPrivateKey } from './ear-token.js';
-import { builtinVerifiers, type EvidenceVerifiers } from './evidence-verifiers.js';
-import { AllowListKbsPolicy, parseAllowList, RegoKbsPolicy, type KbsPolicy, type ReferenceValues, type RegoEngineFactory } from './policy.js';
+import { loadTdxCollateralDir } from '../verifier/index.js';
+import {
+  builtinVerifiers,
+  onlineHardwareVerifierOptions,
+  type EvidenceVerifiers,
+  type HardwareVerifierOptions,
+} from './evidence-verifiers.js';
+import {
+  AllowListKbsPolicy,
+  parseAllowList,
+  referenceValuesProblem,
+  RegoKbsPolicy,
+  type KbsPolicy,
+  type ReferenceValues,
+  type RegoEngineFactory,
+} from './policy.js';
+import { defaultRegoEngineFactory } from './rego-engine.js';
 import type { KbsServerOptions } from './server.js';
 
 export class KbsConfigError extends Error {
@@ -61,6 +82,7 @@ export interface KbsConfig {
   referenceValues?: string;
   allowList?: string;
   insecureAllowSample: boolean;
+  verifier: { amdCertChain?: string; snpKds: boolean; tdxCollateralDir?: string; tdxPcs: boolean; pcsUrl?: string };
 }
 
 export const KBS_CONFIG_DEFAULTS: KbsConfig = {
@@ -71,6 +93,7 @@ export const KBS_CONFIG_DEFAULTS: KbsConfig = {
   sessionTimeoutMinutes: 5,
   tokenLifetimeMinutes: 5,
   insecureAllowSample: false,
+  verifier: { snpKds: false, tdxPcs: false },
 };
 
 export function parseListen(v: string, file: string, key = 'http.listen'): { host: string; port: number } {
@@ -89,7 +112,8 @@ function tbl(doc: Record<string, unknown>, k: string, file: string): Record<stri
 function s(t: Record<string, unknown>, k: string, file: string, sect: string): string | undefined {
   const v = t[k];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length === 0) throw new KbsConfigError('must be a non-empty string', file, `${sect}.${k}`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new KbsConfigError('must be a non-empty string', file, `${sect}.${k}`);
   return v;
 }
 function n(t: Record<string, unknown>, k: string, file: string, sect: string, def: number): number {
@@ -108,16 +132,19 @@ export function parseKbsConfig(text: string, file: string): KbsConfig {
   } catch (e) {
     throw new KbsConfigError(`invalid TOML: ${(e as Error).message.split('\n')[0]}`, file);
   }
-  const known = new Set(['http', 'admin', 'storage', 'session', 'token', 'policy']);
-  for (const k of Object.keys(doc)) if (!known.has(k)) throw new KbsConfigError(`unknown section (expected ${[...known].join(', ')})`, file, k);
-  const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(path.dirname(file), p));
+  const known = new Set(['http', 'admin', 'storage', 'session', 'token', 'policy', 'verifier']);
+  for (const k of Object.keys(doc))
+    if (!known.has(k)) throw new KbsConfigError(`unknown section (expected ${[...known].join(', ')})`, file, k);
+  const rel = (p: string | undefined): string | undefined =>
+    p === undefined ? undefined : path.resolve(path.dirname(file), p);
   const http = tbl(doc, 'http', file);
   const admin = tbl(doc, 'admin', file);
   const storage = tbl(doc, 'storage', file);
   const session = tbl(doc, 'session', file);
   const token = tbl(doc, 'token', file);
   const policy = tbl(doc, 'policy', file);
-  const cfg: KbsConfig = { ...KBS_CONFIG_DEFAULTS, file };
+  const verifier = tbl(doc, 'verifier', file);
+  const cfg: KbsConfig = { ...KBS_CONFIG_DEFAULTS, file, verifier: { ...KBS_CONFIG_DEFAULTS.verifier } };
   const listen = s(http, 'listen', file, 'http');
   if (listen) cfg.listen = parseListen(listen, file);
   const cert = rel(s(http, 'tls_cert', file, 'http'));
@@ -126,7 +153,11 @@ export function parseKbsConfig(text: string, file: string): KbsConfig {
   if (cert && key) cfg.tls = { cert, key };
   const mode = s(admin, 'mode', file, 'admin') ?? (admin.public_key ? 'ed25519' : 'deny-all');
   if (mode !== 'ed25519' && mode !== 'insecure-allow-all' && mode !== 'deny-all') {
-    throw new KbsConfigError(`must be ed25519, insecure-allow-all or deny-all, got ${JSON.stringify(mode)}`, file, 'admin.mode');
+    throw new KbsConfigError(
+      `must be ed25519, insecure-allow-all or deny-all, got ${JSON.stringify(mode)}`,
+      file,
+      'admin.mode',
+    );
   }
   cfg.admin = { mode };
   const pk = rel(s(admin, 'public_key', file, 'admin'));
@@ -149,8 +180,26 @@ export function parseKbsConfig(text: string, file: string): KbsConfig {
     if (v) cfg[f] = v;
   }
   if (policy.insecure_allow_sample !== undefined) {
-    if (typeof policy.insecure_allow_sample !== 'boolean') throw new KbsConfigError('must be a boolean', file, 'policy.insecure_allow_sample');
+    if (typeof policy.insecure_allow_sample !== 'boolean')
+      throw new KbsConfigError('must be a boolean', file, 'policy.insecure_allow_sample');
     cfg.insecureAllowSample = policy.insecure_allow_sample;
+  }
+  const amd = rel(s(verifier, 'amd_cert_chain', file, 'verifier'));
+  if (amd) cfg.verifier.amdCertChain = amd;
+  const tdxDir = rel(s(verifier, 'tdx_collateral_dir', file, 'verifier'));
+  if (tdxDir) cfg.verifier.tdxCollateralDir = tdxDir;
+  const pcsUrl = s(verifier, 'pcs_url', file, 'verifier');
+  if (pcsUrl) {
+    if (!/^https?:\/\//.test(pcsUrl)) throw new KbsConfigError('must be an http(s) URL', file, 'verifier.pcs_url');
+    cfg.verifier.pcsUrl = pcsUrl.replace(/\/+$/, '');
+  }
+  for (const [k, f] of [
+    ['snp_kds', 'snpKds'],
+    ['tdx_pcs', 'tdxPcs'],
+  ] as const) {
+    if (verifier[k] === undefined) continue;
+    if (typeof verifier[k] !== 'boolean') throw new KbsConfigError('must be a boolean', file, `verifier.${k}`);
+    cfg.verifier[f] = verifier[k];
   }
   return cfg;
 }
@@ -181,32 +230,87 @@ export function loadReferenceValues(file: string): ReferenceValues {
   } catch (e) {
     throw new KbsConfigError(`reference values are not JSON: ${(e as Error).message}`, file);
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new KbsConfigError('reference values must be a JSON object', file);
-  for (const [k, list] of Object.entries(v as Record<string, unknown>)) {
-    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && /^[0-9a-f]+$/.test(x))) {
-      throw new KbsConfigError(`"${k}" must be a list of lower-case hex strings`, file, k);
-    }
-  }
+  const problem = referenceValuesProblem(v);
+  if (problem) throw new KbsConfigError(problem, file);
   return v as ReferenceValues;
 }
 
-/** The policy layer for a config: Rego when an engine is available, otherwise the fail-closed allow-list. */
-export function buildKbsPolicy(cfg: KbsConfig, regoEngineFactory?: RegoEngineFactory): KbsPolicy {
+/**
+ * The policy layer for a config: Rego (ccgpu's engine) by default; the fail-closed allow-list only when the operator
+ * configures `policy.allow_list` (and no Rego files), or when no Rego engine is passed.
+ */
+export function buildKbsPolicy(
+  cfg: KbsConfig,
+  regoEngineFactory: RegoEngineFactory | undefined = defaultRegoEngineFactory,
+): KbsPolicy {
   const referenceValues = cfg.referenceValues ? loadReferenceValues(cfg.referenceValues) : {};
-  if (regoEngineFactory) {
+  if (cfg.allowList && (cfg.resourcePolicy || cfg.attestationPolicy)) {
+    throw new KbsConfigError(
+      'allow_list and Rego policies (resource_policy / attestation_policy) exclude each other',
+      cfg.file,
+      'policy',
+    );
+  }
+  if (regoEngineFactory && !cfg.allowList) {
     const resourcePolicy = cfg.resourcePolicy
       ? readText(cfg.resourcePolicy, 'resource policy')
       : cfg.insecureAllowSample
         ? SAMPLE_ALLOWING_RESOURCE_POLICY
         : DEFAULT_RESOURCE_POLICY;
     const attestationPolicy = cfg.attestationPolicy ? readText(cfg.attestationPolicy, 'attestation policy') : undefined;
-    return new RegoKbsPolicy(regoEngineFactory, { resourcePolicy, referenceValues, ...(attestationPolicy ? { attestationPolicy } : {}) });
+    return new RegoKbsPolicy(regoEngineFactory, {
+      resourcePolicy,
+      referenceValues,
+      ...(attestationPolicy ? { attestationPolicy } : {}),
+    });
   }
   if (cfg.resourcePolicy || cfg.attestationPolicy) {
-    throw new KbsConfigError('Rego policies are configured but no Rego engine is available; use policy.allow_list instead', cfg.file, 'policy');
+    throw new KbsConfigError(
+      'Rego policies are configured but no Rego engine is available; use policy.allow_list instead',
+      cfg.file,
+      'policy',
+    );
   }
   const entries = cfg.allowList ? parseAllowList(readText(cfg.allowList, 'allow list'), cfg.allowList) : [];
   return new AllowListKbsPolicy(entries, { referenceValues });
+}
+
+/** PEM text of the AMD ASK/ARK/ASVK bundles: one file, or every *.pem in a directory. */
+function readAmdCertChain(p: string): string {
+  let st;
+  try {
+    st = statSync(p);
+  } catch (e) {
+    throw new KbsConfigError(
+      `cannot read AMD certificate chain: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      p,
+    );
+  }
+  if (!st.isDirectory()) return readText(p, 'AMD certificate chain');
+  const files = readdirSync(p)
+    .filter((f) => f.endsWith('.pem'))
+    .sort();
+  if (files.length === 0) throw new KbsConfigError('no *.pem AMD certificate bundles in this directory', p);
+  return files.map((f) => readText(path.join(p, f), 'AMD certificate chain')).join('\n');
+}
+
+/** The SNP / TDX verifier inputs (AMD chain, KDS, TDX collateral, PCS) from `[verifier]`. */
+export function buildHardwareVerifierOptions(cfg: KbsConfig): HardwareVerifierOptions {
+  const v = cfg.verifier;
+  const o: HardwareVerifierOptions = onlineHardwareVerifierOptions({
+    kds: v.snpKds,
+    pcs: v.tdxPcs,
+    ...(v.pcsUrl ? { pcsBase: v.pcsUrl } : {}),
+  });
+  if (v.amdCertChain) o.amdCertChain = readAmdCertChain(v.amdCertChain);
+  if (v.tdxCollateralDir) {
+    try {
+      o.collateral = loadTdxCollateralDir(v.tdxCollateralDir);
+    } catch (e) {
+      throw new KbsConfigError(`TDX collateral: ${(e as Error).message}`, v.tdxCollateralDir);
+    }
+  }
+  return o;
 }
 
 export function buildKbsServerOptions(
@@ -214,13 +318,14 @@ export function buildKbsServerOptions(
   opts: { logger?: Logger; regoEngineFactory?: RegoEngineFactory; verifiers?: EvidenceVerifiers } = {},
 ): KbsServerOptions {
   let admin: AdminAuth;
-  if (cfg.admin.mode === 'ed25519') admin = adminAuthFromPem(readText(cfg.admin.publicKey!, 'admin public key'), cfg.admin.publicKey);
+  if (cfg.admin.mode === 'ed25519')
+    admin = adminAuthFromPem(readText(cfg.admin.publicKey!, 'admin public key'), cfg.admin.publicKey);
   else admin = { mode: cfg.admin.mode };
   const o: KbsServerOptions = {
     resourceDir: cfg.resourceDir,
     policy: buildKbsPolicy(cfg, opts.regoEngineFactory),
     admin,
-    verifiers: opts.verifiers ?? builtinVerifiers(),
+    verifiers: opts.verifiers ?? builtinVerifiers(buildHardwareVerifierOptions(cfg)),
     sessionTimeoutMs: cfg.sessionTimeoutMinutes * 60_000,
     tokenLifetimeSeconds: Math.round(cfg.tokenLifetimeMinutes * 60),
   };

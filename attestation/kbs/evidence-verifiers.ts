@@ -5,7 +5,16 @@
  *
  * The verifiers come from the `attestation/verifier` library; the `sample` TEE is software only and INSECURE.
  */
-import { verifyEvidence, verifySample, type Tee, type VerificationResult } from '../verifier/index.js';
+import {
+  fetchFromKds,
+  fetchTdxCollateralFromPcs,
+  verifyEvidence,
+  verifySample,
+  type EvidenceVerifyOptions,
+  type Tee,
+  type TdxCollateral,
+  type VerificationResult,
+} from '../verifier/index.js';
 
 export interface VerifyEvidenceRequest {
   tee: string;
@@ -48,14 +57,63 @@ function hexClaim(claims: Record<string, unknown>, k: string): Buffer | undefine
   return typeof v === 'string' && /^[0-9a-f]*$/i.test(v) ? Buffer.from(v, 'hex') : undefined;
 }
 
+/**
+ * Hardware-verifier settings from the KBS config: where AMD certificates and Intel collateral come from. Without
+ * any, SNP evidence must embed its VCEK and ASK/ARK, and TDX evidence fails (no TCB status), both fail closed.
+ */
+export type HardwareVerifierOptions = Pick<
+  EvidenceVerifyOptions,
+  'amdCertChain' | 'fetchVcek' | 'fetchAmdCertChain' | 'collateral' | 'fetchCollateral'
+>;
+
+/** Memoise a fetcher by key (KDS rate-limits; PCS collateral changes rarely). Failures are not cached. */
+export function cachedFetcher<T>(
+  fetcher: (key: string) => Promise<T>,
+  ttlMs = 6 * 3600_000,
+  now: () => number = Date.now,
+): (key: string) => Promise<T> {
+  const cache = new Map<string, { at: number; value: Promise<T> }>();
+  return (key) => {
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < ttlMs) return hit.value;
+    const value = fetcher(key);
+    cache.set(key, { at: now(), value });
+    value.catch(() => cache.delete(key));
+    return value;
+  };
+}
+
+/** Network fetchers: AMD KDS for VCEKs and the ASK/ARK chain, Intel PCS for TDX collateral (cached). */
+export function onlineHardwareVerifierOptions(
+  opts: { kds?: boolean; pcs?: boolean; pcsBase?: string } = {},
+): HardwareVerifierOptions {
+  const o: HardwareVerifierOptions = {};
+  if (opts.kds) {
+    o.fetchVcek = cachedFetcher(fetchFromKds);
+    o.fetchAmdCertChain = cachedFetcher(fetchFromKds);
+  }
+  if (opts.pcs)
+    o.fetchCollateral = cachedFetcher((fmspc): Promise<TdxCollateral> =>
+      fetchTdxCollateralFromPcs(fmspc, opts.pcsBase),
+    );
+  return o;
+}
+
 /** Adapt the `attestation/verifier` library (SNP, TDX, NVIDIA, sample) to the KBS verifier interface. */
-export function libraryVerifier(tee: Tee | 'sampledevice'): EvidenceVerifier {
+export function libraryVerifier(tee: Tee | 'sampledevice', hw: HardwareVerifierOptions = {}): EvidenceVerifier {
   return async (req) => {
-    const common = { expectedReportData: req.expectedReportData, now: new Date(req.now) };
+    const common = { ...hw, expectedReportData: req.expectedReportData, now: new Date(req.now) };
     const r =
       tee === 'sampledevice'
-        ? await verifySample(req.evidence, { ...common, kind: 'sampledevice' })
-        : await verifyEvidence(tee, req.evidence, { ...common, ...(req.initdataDigest ? { expectedInitDataDigest: req.initdataDigest } : {}) });
+        ? await verifySample(req.evidence, {
+            expectedReportData: req.expectedReportData,
+            now: common.now,
+            kind: 'sampledevice',
+          })
+        : await verifyEvidence(tee, req.evidence, {
+            ...common,
+            ...(req.initdataDigest ? { expectedInitDataDigest: req.initdataDigest } : {}),
+          });
     if (!r.ok) throw new EvidenceError(failedChecks(r));
     const reportData = hexClaim(r.claims, 'report_data') ?? req.expectedReportData;
     const initData = hexClaim(r.claims, 'init_data');
@@ -74,10 +132,10 @@ export const sampleVerifier: EvidenceVerifier = libraryVerifier('sample');
 export type EvidenceVerifiers = Partial<Record<string, EvidenceVerifier>>;
 
 /** Every TEE the verifier library supports: snp, tdx (primary), nvidia, sampledevice (additional), sample (INSECURE). */
-export function builtinVerifiers(): EvidenceVerifiers {
+export function builtinVerifiers(hw: HardwareVerifierOptions = {}): EvidenceVerifiers {
   return {
-    snp: libraryVerifier('snp'),
-    tdx: libraryVerifier('tdx'),
+    snp: libraryVerifier('snp', hw),
+    tdx: libraryVerifier('tdx', hw),
     sample: sampleVerifier,
     nvidia: libraryVerifier('nvidia'),
     sampledevice: libraryVerifier('sampledevice'),

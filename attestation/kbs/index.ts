@@ -17,3 +17,4 @@ export * from './client.js';
 export * from './config.js';
 export * from './admin-client.js';
 export * from './rego-engine.js';
+export * from './log-redaction.js';

@@ -40,7 +40,8 @@ const b64u = (b: Buffer | string): string => Buffer.from(b).toString('base64url'
 export function importTeePubkey(jwk: unknown): { alg: JweKeyAlgorithm; key: KeyObject; jwk: TeePubkey } {
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new JweError('tee-pubkey must be a JWK object');
   const k = jwk as Record<string, unknown>;
-  if ('d' in k || 'p' in k || 'q' in k) throw new JweError('tee-pubkey must be a public key (it contains private members)');
+  if ('d' in k || 'p' in k || 'q' in k)
+    throw new JweError('tee-pubkey must be a public key (it contains private members)');
   let alg: JweKeyAlgorithm;
   if (k.kty === 'EC') {
     if (typeof k.crv !== 'string' || !(k.crv in EC_CURVES)) {
@@ -81,11 +82,28 @@ function u32be(n: number): Buffer {
 }
 
 /** RFC 7518 §4.6.2 Concat KDF with SHA-256 for one key of at most 256 bits (PartyU/V empty unless given). */
-export function concatKdf(z: Buffer, algorithmId: string, keyBits = 256, apu = Buffer.alloc(0), apv = Buffer.alloc(0)): Buffer {
+export function concatKdf(
+  z: Buffer,
+  algorithmId: string,
+  keyBits = 256,
+  apu = Buffer.alloc(0),
+  apv = Buffer.alloc(0),
+): Buffer {
   if (keyBits > 256 || keyBits % 8 !== 0) throw new JweError(`Concat KDF: unsupported key size ${keyBits}`);
   const alg = Buffer.from(algorithmId, 'ascii');
-  const otherInfo = Buffer.concat([u32be(alg.length), alg, u32be(apu.length), apu, u32be(apv.length), apv, u32be(keyBits)]);
-  return createHash('sha256').update(Buffer.concat([u32be(1), z, otherInfo])).digest().subarray(0, keyBits / 8);
+  const otherInfo = Buffer.concat([
+    u32be(alg.length),
+    alg,
+    u32be(apu.length),
+    apu,
+    u32be(apv.length),
+    apv,
+    u32be(keyBits),
+  ]);
+  return createHash('sha256')
+    .update(Buffer.concat([u32be(1), z, otherInfo]))
+    .digest()
+    .subarray(0, keyBits / 8);
 }
 
 function aesKeyWrap(kek: Buffer, cek: Buffer): Buffer {
@@ -129,8 +147,14 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Check the shape of a flattened JWE as received (strings, base64url, sizes) before any crypto. */
 export function parseFlattenedJwe(x: unknown): FlattenedJwe {
-  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new JweError('JWE: expected a JSON object (flattened serialization)');
+  if (!x || typeof x !== 'object' || Array.isArray(x))
+    throw new JweError('JWE: expected a JSON object (flattened serialization)');
   const o = x as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    // a KBS never sends aad / unprotected headers; refusing them keeps the AAD exactly ASCII(protected)
+    if (!['protected', 'encrypted_key', 'iv', 'ciphertext', 'tag'].includes(k))
+      throw new JweError(`JWE: unexpected member "${k}"`);
+  }
   for (const f of ['protected', 'encrypted_key', 'iv', 'ciphertext', 'tag'] as const) {
     const v = o[f];
     if (typeof v !== 'string') throw new JweError(`JWE: member "${f}" must be a string`);
@@ -145,11 +169,15 @@ export function parseFlattenedJwe(x: unknown): FlattenedJwe {
   } catch (e) {
     throw new JweError('JWE: protected header is not base64url JSON', { cause: e });
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new JweError('JWE: protected header must be an object');
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw new JweError('JWE: protected header must be an object');
   const h = header as Record<string, unknown>;
-  if (h.enc !== JWE_CONTENT_ENCRYPTION) throw new JweError(`JWE: enc must be A256GCM, got ${JSON.stringify(h.enc ?? null)}`);
+  if (h.enc !== JWE_CONTENT_ENCRYPTION)
+    throw new JweError(`JWE: enc must be A256GCM, got ${JSON.stringify(h.enc ?? null)}`);
   if (!(JWE_KEY_ALGORITHMS as readonly unknown[]).includes(h.alg)) {
-    throw new JweError(`JWE: alg must be one of ${JWE_KEY_ALGORITHMS.join(', ')}, got ${JSON.stringify(h.alg ?? null)}`);
+    throw new JweError(
+      `JWE: alg must be one of ${JWE_KEY_ALGORITHMS.join(', ')}, got ${JSON.stringify(h.alg ?? null)}`,
+    );
   }
   return {
     protected: o.protected as string,

@@ -22,8 +22,19 @@ export interface ResourceRequest {
   query: Record<string, string>;
 }
 
-/** Reference values: free-form JSON exposed to the attestation policy as `data.reference`. */
+/** Reference values: `{"<name>": ["<lower-case hex>", ...]}`, exposed to the attestation policy as `data.reference`. */
 export type ReferenceValues = Record<string, unknown>;
+
+/** Check the reference-values shape; returns an error text naming the offending key, or undefined. */
+export function referenceValuesProblem(v: unknown): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'reference values must be a JSON object';
+  for (const [k, list] of Object.entries(v as Record<string, unknown>)) {
+    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && /^[0-9a-f]+$/.test(x))) {
+      return `"${k}" must be a list of lower-case hex strings`;
+    }
+  }
+  return undefined;
+}
 
 export interface Appraisal {
   trustVector: TrustVector;
@@ -60,7 +71,9 @@ function toTrustValue(v: unknown, rule: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   const n = typeof v === 'bigint' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < -128 || n > 127) {
-    throw new PolicyError(`attestation policy: ${rule} must be an integer in -128..127, got ${JSON.stringify(String(v))}`);
+    throw new PolicyError(
+      `attestation policy: ${rule} must be an integer in -128..127, got ${JSON.stringify(String(v))}`,
+    );
   }
   return n;
 }

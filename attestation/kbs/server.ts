@@ -17,14 +17,23 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { checkAdmin, type AdminAuth } from './admin-auth.js';
-import { earStatus, generateEarSigner, issueEarToken, teePubkeyFromClaims, verifyEarToken, type EarClaims, type EarSigner, type Submod } from './ear-token.js';
+import {
+  earStatus,
+  generateEarSigner,
+  issueEarToken,
+  teePubkeyFromClaims,
+  verifyEarToken,
+  type EarClaims,
+  type EarSigner,
+  type Submod,
+} from './ear-token.js';
 import { KbsError } from './errors.js';
+import { redactingLogger } from './log-redaction.js';
 import { builtinVerifiers, type EvidenceVerifiers } from './evidence-verifiers.js';
 import { initDataClaims, parseAttestationInitData } from './init-data-claims.js';
 import { encryptToTeePubkey, importTeePubkey } from './jwe.js';
-import type { KbsPolicy } from './policy.js';
+import { referenceValuesProblem, type KbsPolicy } from './policy.js';
 import {
   EAR_ANNOTATED_EVIDENCE,
   HASH_ALGORITHMS,
@@ -99,7 +108,7 @@ export class KbsServer {
     this.store = new ResourceStore(opts.resourceDir);
     this.signer = opts.signer ?? generateEarSigner();
     this.verifiers = opts.verifiers ?? builtinVerifiers();
-    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.log = redactingLogger(opts.logger, { component: 'kbs' });
     this.tokenLifetime = opts.tokenLifetimeSeconds ?? 300;
     this.maxBody = opts.maxBodyBytes ?? 8 * 1024 * 1024;
   }
@@ -116,7 +125,9 @@ export class KbsServer {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       void this.handle(req, res);
     };
-    this.server = this.opts.tls ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler) : http.createServer(handler);
+    this.server = this.opts.tls
+      ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler)
+      : http.createServer(handler);
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -125,8 +136,12 @@ export class KbsServer {
     const a = this.server.address() as AddressInfo;
     const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     const url = `${this.opts.tls ? 'https' : 'http'}://${h}:${a.port}`;
-    this.log.info({ url, policy: this.opts.policy.kind, admin: this.opts.admin.mode, tees: Object.keys(this.verifiers) }, 'KBS listening');
-    if (this.verifiers.sample) this.log.warn({ insecure: INSECURE_NOTICE }, 'the sample TEE verifier is enabled: INSECURE');
+    this.log.info(
+      { url, policy: this.opts.policy.kind, admin: this.opts.admin.mode, tees: Object.keys(this.verifiers) },
+      'KBS listening',
+    );
+    if (this.verifiers.sample)
+      this.log.warn({ insecure: INSECURE_NOTICE }, 'the sample TEE verifier is enabled: INSECURE');
     return url;
   }
 
@@ -151,14 +166,24 @@ export class KbsServer {
           : e instanceof ResourcePathError
             ? new KbsError('InvalidRequestPath', e.message)
             : new KbsError('PluginInternalError', 'internal error');
-      if (!(e instanceof KbsError) && !(e instanceof ResourcePathError)) this.log.error({ err: (e as Error).message, path: ctx.path }, 'KBS internal error');
-      else this.log.info({ path: ctx.path, method: req.method, error: err.variant, status: err.status, detail: err.message }, 'KBS request refused');
+      if (!(e instanceof KbsError) && !(e instanceof ResourcePathError))
+        this.log.error({ err: (e as Error).message, path: ctx.path }, 'KBS internal error');
+      else
+        this.log.info(
+          { path: ctx.path, method: req.method, error: err.variant, status: err.status, detail: err.message },
+          'KBS request refused',
+        );
       if (!res.headersSent) this.send(res, err.status, err.toBody());
       else res.destroy();
     }
   }
 
-  private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string | string[]> = {},
+  ): void {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), ...headers });
     res.end(text);
@@ -166,7 +191,8 @@ export class KbsServer {
 
   private async body(req: http.IncomingMessage): Promise<Buffer> {
     const len = Number(req.headers['content-length'] ?? 0);
-    if (len > this.maxBody) throw new KbsError('PayloadTooLarge', `request body of ${len} bytes exceeds ${this.maxBody}`);
+    if (len > this.maxBody)
+      throw new KbsError('PayloadTooLarge', `request body of ${len} bytes exceeds ${this.maxBody}`);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {
@@ -185,7 +211,8 @@ export class KbsServer {
     } catch {
       throw new KbsError('InvalidRequest', `${what}: body is not valid JSON`);
     }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new KbsError('InvalidRequest', `${what}: body must be a JSON object`);
+    if (!v || typeof v !== 'object' || Array.isArray(v))
+      throw new KbsError('InvalidRequest', `${what}: body must be a JSON object`);
     return v as Record<string, unknown>;
   }
 
@@ -247,18 +274,27 @@ export class KbsServer {
         `KBS Client Protocol Version Mismatch: expect =${KBS_PROTOCOL_VERSION} while the request is ${JSON.stringify(body.version ?? null)}`,
       );
     }
-    if (!isKbsTee(body.tee)) throw new KbsError('InvalidRequest', `RCAR handshake Auth failed: unknown tee ${JSON.stringify(body.tee ?? null)}`);
+    if (!isKbsTee(body.tee))
+      throw new KbsError(
+        'InvalidRequest',
+        `RCAR handshake Auth failed: unknown tee ${JSON.stringify(body.tee ?? null)}`,
+      );
     if (!this.verifiers[body.tee]) {
-      throw new KbsError('InvalidRequest', `RCAR handshake Auth failed: this KBS has no verifier for tee "${body.tee}"`);
+      throw new KbsError(
+        'InvalidRequest',
+        `RCAR handshake Auth failed: this KBS has no verifier for tee "${body.tee}"`,
+      );
     }
     // Hash algorithm: SHA-384 unless the client supports only others (se uses sha512; we follow the list).
     let alg: HashAlgorithm = 'sha384';
     const ep = body['extra-params'];
-    const supported = ep && typeof ep === 'object' ? (ep as Record<string, unknown>)['supported-hash-algorithms'] : undefined;
+    const supported =
+      ep && typeof ep === 'object' ? (ep as Record<string, unknown>)['supported-hash-algorithms'] : undefined;
     let extra: unknown = '';
     if (Array.isArray(supported) && !supported.includes('sha384')) {
       const pick = HASH_ALGORITHMS.find((h) => supported.includes(h));
-      if (!pick) throw new KbsError('InvalidRequest', 'RCAR handshake Auth failed: no supported hash algorithm in common');
+      if (!pick)
+        throw new KbsError('InvalidRequest', 'RCAR handshake Auth failed: no supported hash algorithm in common');
       alg = pick;
       extra = { 'selected-hash-algorithm': alg };
     }
@@ -282,7 +318,8 @@ export class KbsServer {
     const id = readCookie(ctx.req.headers.cookie, KBS_SESSION_COOKIE);
     if (!id) throw new KbsError('MissingCookie', `${what}: missing ${KBS_SESSION_COOKIE} cookie (call /auth first)`);
     const s = this.sessions.get(id);
-    if (s === undefined) throw new KbsError('InvalidCookie', `${what}: unknown ${KBS_SESSION_COOKIE} (call /auth again)`);
+    if (s === undefined)
+      throw new KbsError('InvalidCookie', `${what}: unknown ${KBS_SESSION_COOKIE} (call /auth again)`);
     if (s === 'expired') throw new KbsError('ExpiredCookie', `${what}: the session expired (call /auth again)`);
     return s;
   }
@@ -292,19 +329,29 @@ export class KbsServer {
     const s = this.session(ctx, what);
     const body = await this.json(ctx.req, what);
     if (s.nonceConsumed) {
-      throw new KbsError('NonceMismatch', `${what}: the nonce of this session was already used; call /auth for a new one`);
+      throw new KbsError(
+        'NonceMismatch',
+        `${what}: the nonce of this session was already used; call /auth for a new one`,
+      );
     }
     s.nonceConsumed = true; // single use, whatever happens next
     try {
       const claims = await this.verifyAttestation(s, body, what);
-      const token = await issueEarToken(this.signer, { submods: claims.submods, lifetimeSeconds: this.tokenLifetime, now: this.now() });
+      const token = await issueEarToken(this.signer, {
+        submods: claims.submods,
+        lifetimeSeconds: this.tokenLifetime,
+        now: this.now(),
+      });
       s.attested = { token, claims };
       this.counters.attest_ok++;
       const headers: Record<string, string> = { 'set-cookie': this.cookieHeader(s) };
       const cpu0 = claims.submods.cpu0!;
       if (s.tee === 'sample') {
         headers[INSECURE_HEADER] = INSECURE_NOTICE;
-        this.log.warn({ tee: s.tee, status: cpu0['ear.status'], insecure: INSECURE_NOTICE }, 'RCAR attest: sample TEE attested (INSECURE)');
+        this.log.warn(
+          { tee: s.tee, status: cpu0['ear.status'], insecure: INSECURE_NOTICE },
+          'RCAR attest: sample TEE attested (INSECURE)',
+        );
       } else {
         this.log.info({ tee: s.tee, status: cpu0['ear.status'] }, 'RCAR attest: attested');
       }
@@ -317,7 +364,8 @@ export class KbsServer {
 
   private async verifyAttestation(s: Session, body: Record<string, unknown>, what: string): Promise<EarClaims> {
     const rd = body['runtime-data'] as Record<string, unknown> | undefined;
-    if (!rd || typeof rd !== 'object') throw new KbsError('InvalidRequest', `${what}: runtime-data is missing (protocol ${KBS_PROTOCOL_VERSION})`);
+    if (!rd || typeof rd !== 'object')
+      throw new KbsError('InvalidRequest', `${what}: runtime-data is missing (protocol ${KBS_PROTOCOL_VERSION})`);
     if (typeof rd.nonce !== 'string' || rd.nonce !== s.nonce) {
       throw new KbsError('NonceMismatch', `${what}: runtime-data.nonce does not match the session's challenge`);
     }
@@ -332,7 +380,8 @@ export class KbsServer {
       throw new KbsError('InvalidRequest', `${what}: tee-evidence.primary_evidence is missing`);
     }
     const additional = te.additional_evidence ?? '';
-    if (typeof additional !== 'string') throw new KbsError('InvalidRequest', `${what}: tee-evidence.additional_evidence must be a JSON string`);
+    if (typeof additional !== 'string')
+      throw new KbsError('InvalidRequest', `${what}: tee-evidence.additional_evidence must be a JSON string`);
     let initdata;
     try {
       initdata = parseAttestationInitData(body['init-data']);
@@ -387,7 +436,11 @@ export class KbsServer {
         } catch (e) {
           throw new KbsError('AttestationFailed', `${what}: ${tee} evidence: ${(e as Error).message}`);
         }
-        const ann = { [tee]: dv.claims, report_data: dv.reportData.toString('hex'), runtime_data_claims: { nonce, 'tee-pubkey': teePubkey } };
+        const ann = {
+          [tee]: dv.claims,
+          report_data: dv.reportData.toString('hex'),
+          runtime_data_claims: { nonce, 'tee-pubkey': teePubkey },
+        };
         submods[`gpu${gpu++}`] = await this.submod(ann, tee, what);
       }
     }
@@ -422,7 +475,11 @@ export class KbsServer {
       }
     }
     const id = readCookie(ctx.req.headers.cookie, KBS_SESSION_COOKIE);
-    if (!id) throw new KbsError('TokenNotFound', 'no attestation token: send the kbs-session-id cookie of an attested session or Authorization: Bearer <token>');
+    if (!id)
+      throw new KbsError(
+        'TokenNotFound',
+        'no attestation token: send the kbs-session-id cookie of an attested session or Authorization: Bearer <token>',
+      );
     const s = this.sessions.get(id);
     if (s === undefined) throw new KbsError('InvalidCookie', `unknown ${KBS_SESSION_COOKIE} (call /auth again)`);
     if (s === 'expired') throw new KbsError('ExpiredCookie', 'the session expired (call /auth again)');
@@ -460,7 +517,10 @@ export class KbsServer {
     const headers: Record<string, string> = {};
     if (isSample) {
       headers[INSECURE_HEADER] = INSECURE_NOTICE;
-      this.log.warn({ path: path.join('/'), insecure: INSECURE_NOTICE }, 'resource released to the sample TEE (INSECURE)');
+      this.log.warn(
+        { path: path.join('/'), insecure: INSECURE_NOTICE },
+        'resource released to the sample TEE (INSECURE)',
+      );
     } else {
       this.log.info({ path: path.join('/') }, 'resource released');
     }
@@ -484,7 +544,8 @@ export class KbsServer {
   private async deleteResource(ctx: Ctx, parts: string[]): Promise<void> {
     await this.admin(ctx);
     const path = validateResourcePath(parts);
-    if (!(await this.store.delete(path))) throw new KbsError('ResourceNotFound', `resource ${path.join('/')} not found`, { status: 404 });
+    if (!(await this.store.delete(path)))
+      throw new KbsError('ResourceNotFound', `resource ${path.join('/')} not found`, { status: 404 });
     this.log.info({ path: path.join('/') }, 'admin: resource deleted');
     ctx.res.writeHead(200).end();
   }
@@ -492,7 +553,8 @@ export class KbsServer {
   private async setAttestationPolicy(ctx: Ctx): Promise<void> {
     await this.admin(ctx);
     const b = await this.json(ctx.req, 'attestation policy');
-    if (b.type !== undefined && b.type !== 'rego') throw new KbsError('InvalidRequest', `attestation policy type must be "rego"`);
+    if (b.type !== undefined && b.type !== 'rego')
+      throw new KbsError('InvalidRequest', `attestation policy type must be "rego"`);
     const id = typeof b.policy_id === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(b.policy_id) ? b.policy_id : undefined;
     if (!id) throw new KbsError('InvalidRequest', 'attestation policy: policy_id must match [A-Za-z0-9_.-]{1,64}');
     const text = b64urlText(b.policy, 'attestation policy: policy');
@@ -521,9 +583,10 @@ export class KbsServer {
   private async setReferenceValues(ctx: Ctx): Promise<void> {
     await this.admin(ctx);
     const b = await this.json(ctx.req, 'reference values');
+    const problem = referenceValuesProblem(b);
+    if (problem) throw new KbsError('InvalidRequest', `reference values: ${problem}`);
     this.opts.policy.setReferenceValues(b);
     this.log.info({ keys: Object.keys(b) }, 'admin: reference values set');
     ctx.res.writeHead(200).end();
   }
 }
-

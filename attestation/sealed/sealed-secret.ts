@@ -8,7 +8,14 @@
  *   A256GCM / A256CTR); `version` must be "0.1.0".
  * - The legacy unsigned form (4 parts, fake header/signature) is refused unless explicitly allowed.
  */
-import { createCipheriv, createDecipheriv, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { compactVerify, CompactSign, importJWK, type CryptoKey, type JWK } from 'jose';
 
 export const SEALED_PREFIX = 'sealed.';
@@ -78,22 +85,27 @@ function decodePart(part: string, what: string): unknown {
 
 function str(o: Record<string, unknown>, k: string, t: string): string {
   const v = o[k];
-  if (typeof v !== 'string' || v.length === 0) throw new SealedSecretError(`sealed secret (${t}): "${k}" must be a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new SealedSecretError(`sealed secret (${t}): "${k}" must be a non-empty string`);
   return v;
 }
 function obj(o: Record<string, unknown>, k: string, t: string): Record<string, unknown> {
   const v = o[k];
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new SealedSecretError(`sealed secret (${t}): "${k}" must be an object`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new SealedSecretError(`sealed secret (${t}): "${k}" must be an object`);
   return v as Record<string, unknown>;
 }
 
 /** Validate a payload object. */
 export function validatePayload(x: unknown): SealedPayload {
-  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new SealedSecretError('sealed secret: payload must be a JSON object');
+  if (!x || typeof x !== 'object' || Array.isArray(x))
+    throw new SealedSecretError('sealed secret: payload must be a JSON object');
   const o = x as Record<string, unknown>;
   if (o.version !== SEALED_VERSION) {
-    throw new SealedSecretError(`sealed secret: version must be "${SEALED_VERSION}", got ${JSON.stringify(o.version ?? null)}`);
+    throw new SealedSecretError(
+      `sealed secret: version must be "${SEALED_VERSION}", got ${JSON.stringify(o.version ?? null)}`,
+    );
   }
   if (o.type === 'vault') {
     return {
@@ -108,7 +120,9 @@ export function validatePayload(x: unknown): SealedPayload {
   if (o.type === 'envelope') {
     const wrap = o.wrap_type;
     if (wrap !== 'A256GCM' && wrap !== 'A256CTR') {
-      throw new SealedSecretError(`sealed secret (envelope): wrap_type must be A256GCM or A256CTR, got ${JSON.stringify(wrap ?? null)}`);
+      throw new SealedSecretError(
+        `sealed secret (envelope): wrap_type must be A256GCM or A256CTR, got ${JSON.stringify(wrap ?? null)}`,
+      );
     }
     const p: EnvelopePayload = {
       version: SEALED_VERSION,
@@ -127,7 +141,9 @@ export function validatePayload(x: unknown): SealedPayload {
     }
     return p;
   }
-  throw new SealedSecretError(`sealed secret: type must be "vault" or "envelope", got ${JSON.stringify(o.type ?? null)}`);
+  throw new SealedSecretError(
+    `sealed secret: type must be "vault" or "envelope", got ${JSON.stringify(o.type ?? null)}`,
+  );
 }
 
 /**
@@ -136,16 +152,21 @@ export function validatePayload(x: unknown): SealedPayload {
  */
 export function parseSealedSecret(value: string, opts: { lenientHeader?: boolean } = {}): ParsedSealedSecret {
   if (typeof value !== 'string') throw new SealedSecretError('sealed secret must be a string');
-  if (value.length > MAX_SEALED_LENGTH) throw new SealedSecretError(`sealed secret is longer than ${MAX_SEALED_LENGTH} bytes`);
+  if (value.length > MAX_SEALED_LENGTH)
+    throw new SealedSecretError(`sealed secret is longer than ${MAX_SEALED_LENGTH} bytes`);
   const v = value.trim();
   if (!v.startsWith(SEALED_PREFIX)) throw new SealedSecretError('not a sealed secret: missing the "sealed." prefix');
   const jws = v.slice(SEALED_PREFIX.length);
   const parts = jws.split('.');
-  if (parts.length !== 3) throw new SealedSecretError(`sealed secret: expected sealed.<header>.<payload>.<signature>, got ${parts.length + 1} parts`);
+  if (parts.length !== 3)
+    throw new SealedSecretError(
+      `sealed secret: expected sealed.<header>.<payload>.<signature>, got ${parts.length + 1} parts`,
+    );
   let header: unknown;
   try {
     header = decodePart(parts[0]!, 'header');
-    if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SealedSecretError('sealed secret: header must be a JSON object');
+    if (!header || typeof header !== 'object' || Array.isArray(header))
+      throw new SealedSecretError('sealed secret: header must be a JSON object');
   } catch (e) {
     if (!opts.lenientHeader) throw e;
     header = {};
@@ -171,7 +192,8 @@ async function importVerificationKey(k: JWK | KeyObject, kid: string): Promise<K
     return ko.type === 'private' ? createPublicKey(ko) : ko;
   }
   const j = k as JWK;
-  if (j.kty !== 'EC' || j.crv !== 'P-256') throw new SealedSecretError(`sealed secret: key "${kid}" must be an EC P-256 JWK`);
+  if (j.kty !== 'EC' || j.crv !== 'P-256')
+    throw new SealedSecretError(`sealed secret: key "${kid}" must be an EC P-256 JWK`);
   const { d: _d, ...pub } = j;
   try {
     return (await importJWK({ ...pub, alg: 'ES256' }, 'ES256')) as CryptoKey;
@@ -181,13 +203,18 @@ async function importVerificationKey(k: JWK | KeyObject, kid: string): Promise<K
 }
 
 /** Verify the ES256 signature (by `kid`) and return the payload. */
-export async function verifySealedSecret(value: string, opts: VerifyOptions): Promise<ParsedSealedSecret & { verified: boolean }> {
+export async function verifySealedSecret(
+  value: string,
+  opts: VerifyOptions,
+): Promise<ParsedSealedSecret & { verified: boolean }> {
   const parsed = parseSealedSecret(value, { lenientHeader: opts.allowUnsigned === true });
   const { header } = parsed;
   if (header.alg !== 'ES256' || typeof header.kid !== 'string' || header.kid.length === 0) {
     if (opts.allowUnsigned) return { ...parsed, verified: false };
     if (header.alg !== 'ES256') {
-      throw new SealedSecretError(`sealed secret: signature algorithm must be ES256, got ${JSON.stringify(header.alg ?? null)} (unsigned legacy secrets are refused)`);
+      throw new SealedSecretError(
+        `sealed secret: signature algorithm must be ES256, got ${JSON.stringify(header.alg ?? null)} (unsigned legacy secrets are refused)`,
+      );
     }
     throw new SealedSecretError('sealed secret: header has no "kid" naming the signing key');
   }
@@ -200,7 +227,9 @@ export async function verifySealedSecret(value: string, opts: VerifyOptions): Pr
     key = await importVerificationKey(await opts.resolveKey(kid), kid);
   } catch (e) {
     if (e instanceof SealedSecretError) throw e;
-    throw new SealedSecretError(`sealed secret: cannot get signing key "${kid}": ${(e as Error).message}`, { cause: e });
+    throw new SealedSecretError(`sealed secret: cannot get signing key "${kid}": ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   try {
     await compactVerify(parsed.jws, key, { algorithms: ['ES256'] });
@@ -212,7 +241,10 @@ export async function verifySealedSecret(value: string, opts: VerifyOptions): Pr
 }
 
 /** Create a signed sealed secret (what `ccgpu secret seal` prints). */
-export async function sealSecret(payload: SealedPayload, signing: { kid: string; privateJwk: JWK | KeyObject }): Promise<string> {
+export async function sealSecret(
+  payload: SealedPayload,
+  signing: { kid: string; privateJwk: JWK | KeyObject },
+): Promise<string> {
   const p = validatePayload(payload);
   const key =
     typeof (signing.privateJwk as KeyObject).export === 'function'
@@ -226,13 +258,15 @@ export async function sealSecret(payload: SealedPayload, signing: { kid: string;
 
 /** Decrypt envelope data with the DEK: A256GCM (ciphertext‖tag, 12-byte iv) or A256CTR (16-byte iv). */
 export function decryptEnvelopeData(dek: Buffer, p: EnvelopePayload): Buffer {
-  if (dek.length !== 32) throw new SealedSecretError(`sealed secret (envelope): the data key must be 32 bytes, got ${dek.length}`);
+  if (dek.length !== 32)
+    throw new SealedSecretError(`sealed secret (envelope): the data key must be 32 bytes, got ${dek.length}`);
   const iv = Buffer.from(p.iv, 'base64');
   const data = Buffer.from(p.encrypted_data, 'base64');
   try {
     if (p.wrap_type === 'A256GCM') {
       if (iv.length !== 12) throw new SealedSecretError('sealed secret (envelope): A256GCM iv must be 12 bytes');
-      if (data.length < 16) throw new SealedSecretError('sealed secret (envelope): encrypted_data is shorter than the GCM tag');
+      if (data.length < 16)
+        throw new SealedSecretError('sealed secret (envelope): encrypted_data is shorter than the GCM tag');
       const d = createDecipheriv('aes-256-gcm', dek, iv);
       d.setAuthTag(data.subarray(data.length - 16));
       return Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]);
@@ -260,7 +294,10 @@ export function aesKeyWrap(kek: Buffer, key: Buffer): Buffer {
   return Buffer.concat([c.update(key), c.final()]);
 }
 export function aesKeyUnwrap(kek: Buffer, wrapped: Buffer): Buffer {
-  if (kek.length !== 32) throw new SealedSecretError(`sealed secret (envelope): the KBS key-encryption key must be 32 bytes, got ${kek.length}`);
+  if (kek.length !== 32)
+    throw new SealedSecretError(
+      `sealed secret (envelope): the KBS key-encryption key must be 32 bytes, got ${kek.length}`,
+    );
   try {
     const d = createDecipheriv('id-aes256-wrap', kek, Buffer.from('A6A6A6A6A6A6A6A6', 'hex'));
     return Buffer.concat([d.update(wrapped), d.final()]);
@@ -270,8 +307,19 @@ export function aesKeyUnwrap(kek: Buffer, wrapped: Buffer): Buffer {
 }
 
 /** A vault payload naming a secret the provider resolves (for `kbs`: a kbs:/// resource URI). */
-export function buildVaultPayload(name: string, provider = 'kbs', providerSettings: Record<string, unknown> = {}): VaultPayload {
-  return validatePayload({ version: SEALED_VERSION, type: 'vault', name, provider, provider_settings: providerSettings, annotations: {} }) as VaultPayload;
+export function buildVaultPayload(
+  name: string,
+  provider = 'kbs',
+  providerSettings: Record<string, unknown> = {},
+): VaultPayload {
+  return validatePayload({
+    version: SEALED_VERSION,
+    type: 'vault',
+    name,
+    provider,
+    provider_settings: providerSettings,
+    annotations: {},
+  }) as VaultPayload;
 }
 
 /**
@@ -279,7 +327,8 @@ export function buildVaultPayload(name: string, provider = 'kbs', providerSettin
  * with the 32-byte KEK that the KBS holds at `keyId`.
  */
 export function buildKbsEnvelopePayload(plaintext: Buffer, kek: Buffer, keyId: string): EnvelopePayload {
-  if (kek.length !== 32) throw new SealedSecretError(`envelope: the key-encryption key must be 32 bytes, got ${kek.length}`);
+  if (kek.length !== 32)
+    throw new SealedSecretError(`envelope: the key-encryption key must be 32 bytes, got ${kek.length}`);
   const dek = randomBytes(32);
   try {
     return validatePayload({
@@ -303,5 +352,8 @@ export function generateSealingKeyPair(kid: string): { privateJwk: JWK; publicJw
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const priv = privateKey.export({ format: 'jwk' }) as JWK;
   const pub = publicKey.export({ format: 'jwk' }) as JWK;
-  return { privateJwk: { ...priv, alg: 'ES256', use: 'sig', kid }, publicJwk: { ...pub, alg: 'ES256', use: 'sig', kid } };
+  return {
+    privateJwk: { ...priv, alg: 'ES256', use: 'sig', kid },
+    publicJwk: { ...pub, alg: 'ES256', use: 'sig', kid },
+  };
 }

@@ -6,11 +6,22 @@
  *   `kbs` provider (a ccgpu extension; upstream's KBS provider is vault-only) fetches the 32-byte KEK at `key_id` from
  *   the KBS and unwraps `encrypted_key` with RFC 3394 AES-256 key wrap.
  */
-import { aesKeyUnwrap, decryptEnvelopeData, SealedSecretError, verifySealedSecret, type VerifyOptions } from './sealed-secret.js';
+import {
+  aesKeyUnwrap,
+  decryptEnvelopeData,
+  SealedSecretError,
+  verifySealedSecret,
+  type VerifyOptions,
+} from './sealed-secret.js';
 
 export interface SecretProvider {
   getSecret?(name: string, annotations: Record<string, unknown>, settings: Record<string, unknown>): Promise<Buffer>;
-  decryptKey?(encryptedKey: Buffer, keyId: string, annotations: Record<string, unknown>, settings: Record<string, unknown>): Promise<Buffer>;
+  decryptKey?(
+    encryptedKey: Buffer,
+    keyId: string,
+    annotations: Record<string, unknown>,
+    settings: Record<string, unknown>,
+  ): Promise<Buffer>;
 }
 
 export interface UnsealOptions extends VerifyOptions {
@@ -31,11 +42,18 @@ export async function unsealSecret(value: string, opts: UnsealOptions): Promise<
   if (!provider) throw new SealedSecretError(`sealed secret: provider "${payload.provider}" is not available`);
   try {
     if (payload.type === 'vault') {
-      if (!provider.getSecret) throw new SealedSecretError(`sealed secret: provider "${payload.provider}" cannot resolve vault secrets`);
+      if (!provider.getSecret)
+        throw new SealedSecretError(`sealed secret: provider "${payload.provider}" cannot resolve vault secrets`);
       return await provider.getSecret(payload.name, payload.annotations, payload.provider_settings);
     }
-    if (!provider.decryptKey) throw new SealedSecretError(`sealed secret: provider "${payload.provider}" cannot decrypt envelope keys`);
-    const dek = await provider.decryptKey(Buffer.from(payload.encrypted_key, 'base64'), payload.key_id, payload.annotations, payload.provider_settings);
+    if (!provider.decryptKey)
+      throw new SealedSecretError(`sealed secret: provider "${payload.provider}" cannot decrypt envelope keys`);
+    const dek = await provider.decryptKey(
+      Buffer.from(payload.encrypted_key, 'base64'),
+      payload.key_id,
+      payload.annotations,
+      payload.provider_settings,
+    );
     try {
       return decryptEnvelopeData(dek, payload);
     } finally {
@@ -43,6 +61,8 @@ export async function unsealSecret(value: string, opts: UnsealOptions): Promise<
     }
   } catch (e) {
     if (e instanceof SealedSecretError) throw e;
-    throw new SealedSecretError(`sealed secret: provider "${payload.provider}" failed: ${(e as Error).message}`, { cause: e });
+    throw new SealedSecretError(`sealed secret: provider "${payload.provider}" failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }

@@ -3,7 +3,9 @@
 #include <napi.h>
 
 #include "fd.h"
+#include "nvml.h"
 #include "process.h"
+#include "tee-guest.h"
 #include "vsock.h"
 
 namespace {
@@ -11,6 +13,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ccgpu::InitFd(env, exports);
   ccgpu::InitVsock(env, exports);
   ccgpu::InitProcess(env, exports);
+  ccgpu::InitTeeGuest(env, exports);
+  ccgpu::InitNvml(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

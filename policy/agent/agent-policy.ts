@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { Engine, RegoError, RObject, toJS, type LiteralFailure, type Value } from '../rego/index.js';
+import { Engine, RegoError, RObject, compileRegex, toJS, type LiteralFailure, type Value } from '../rego/index.js';
 import { PolicyDeniedError, PolicyInternalError, PolicyLoadError } from './errors.js';
 import { parseInitdataDevice } from './initdata.js';
 import { ALLOW_REQUESTS_FAILING_POLICY } from './requests.js';
@@ -47,8 +47,41 @@ function newEngine(source: string, opts: AgentPolicyOptions): Engine {
   }
   if (pkg !== POLICY_PACKAGE)
     throw new PolicyLoadError(`policy ${name} declares package ${pkg.slice(5)}; expected agent_policy`);
+  checkDataRegexes(engine, name);
   engine.addData({ pstate: {} });
   return engine;
+}
+
+/**
+ * Regexes that live in `policy_data` (genpolicy's `request_defaults`: `allow_env_regex`, `regex`,
+ * `forbidden_source_regex`, `forbidden_cidrs_regex`, and the CopyFileRequest path list) are compiled at load, so a
+ * pattern our RE2 engine rejects makes the policy fail to load instead of failing (closed) on every request.
+ */
+function checkDataRegexes(engine: Engine, name: string): void {
+  let data: unknown;
+  try {
+    data = engine.evalRule(`${POLICY_PACKAGE}.policy_data`);
+  } catch {
+    return; // not a constant document; patterns are checked when used (fail closed)
+  }
+  const check = (pattern: unknown, where: string): void => {
+    if (typeof pattern !== 'string') return;
+    try {
+      compileRegex(pattern);
+    } catch (e) {
+      throw new PolicyLoadError(`policy ${name}: ${where}: ${(e as Error).message}`);
+    }
+  };
+  const walk = (v: unknown, where: string, isRegex: boolean): void => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${where}[${i}]`, isRegex));
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`, isRegex || /regex$/i.test(k));
+    else if (isRegex) check(v, where);
+  };
+  walk(data, 'policy_data', false);
+  const copyFile = (data as { request_defaults?: { CopyFileRequest?: unknown } } | undefined)?.request_defaults
+    ?.CopyFileRequest;
+  if (Array.isArray(copyFile)) walk(copyFile, 'policy_data.request_defaults.CopyFileRequest', true);
 }
 
 export class AgentPolicy {

@@ -56,7 +56,7 @@ function normaliseCap(c: string): string {
   return u.startsWith('CAP_') ? u : `CAP_${u}`;
 }
 
-function capabilities(c: Container, settings: GenpolicySettings, uid: number): PolicyCapabilities {
+function capabilities(c: Container, settings: GenpolicySettings): PolicyCapabilities {
   const sc = c.securityContext ?? {};
   if (sc.privileged)
     return { Ambient: [], Bounding: PRIV_CAPS, Effective: PRIV_CAPS, Inheritable: [], Permitted: PRIV_CAPS };
@@ -66,7 +66,7 @@ function capabilities(c: Container, settings: GenpolicySettings, uid: number): P
     return {
       Ambient: [],
       Bounding: DEFAULT_CAPS,
-      Effective: uid === 0 ? DEFAULT_CAPS : DEFAULT_CAPS,
+      Effective: DEFAULT_CAPS,
       Inheritable: [],
       Permitted: DEFAULT_CAPS,
     };
@@ -349,7 +349,7 @@ export function workloadContainerPolicy(
           Args: args(c, image, vars, where),
           Env: env,
           Cwd: c.workingDir || image.config.WorkingDir || '/',
-          Capabilities: capabilities(c, s, user.UID),
+          Capabilities: capabilities(c, s),
           NoNewPrivileges: !privileged && sc.allowPrivilegeEscalation === false,
         },
         Root: { Path: t.Root?.Path ?? '$(root_path)', Readonly: readonlyRoot },
@@ -432,7 +432,9 @@ function volumeMount(
         vol.secret.optional === true,
         `${where} (volume ${vol.name})`,
       );
-    const tpl = s.volumes.configMap!;
+    const tpl = s.volumes.configMap;
+    if (!tpl)
+      throw new GenpolicyError(`${where}: settings have no volumes.configMap template`, { field: 'volumes.configMap' });
     mounts.push({
       destination: vm.mountPath,
       source: `${tpl.mount_source}${name}$`,

@@ -1,12 +1,14 @@
 /**
  * Registry credentials from the Docker config file (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`):
- * the `auths` map, each entry either `auth` = base64("user:password") or `username`/`password`.
- * Identity tokens and credential helpers are not used (a warning says so); the pull then goes anonymous.
+ * `credHelpers` (per registry) and `credsStore` (all registries) credential helpers first, then the `auths` map,
+ * each entry either `auth` = base64("user:password") or `username`/`password`. Identity tokens cannot be used as a
+ * password for pulls (a warning says so); the pull then goes anonymous, as genpolicy does.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { runCredentialHelper } from './credential-helpers.js';
 import { OciError } from './errors.js';
 import { DOCKER_HUB } from './reference.js';
 
@@ -36,8 +38,16 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(dir, 'config.json');
 }
 
-/** Parse a Docker config document into a lookup; `file` is only for error messages. */
-export function credentialsFromDockerConfig(doc: unknown, file: string, logger?: Logger): CredentialLookup {
+/**
+ * Parse a Docker config document into a lookup; `file` is only for error messages. `env` is the environment the
+ * credential helpers run with (PATH lookup included); default `process.env`.
+ */
+export function credentialsFromDockerConfig(
+  doc: unknown,
+  file: string,
+  logger?: Logger,
+  env?: NodeJS.ProcessEnv,
+): CredentialLookup {
   if (!doc || typeof doc !== 'object') throw new OciError(`${file}: expected a JSON object`);
   const auths = (doc as { auths?: unknown }).auths;
   const table = new Map<string, RegistryCredentials>();
@@ -61,11 +71,38 @@ export function credentialsFromDockerConfig(doc: unknown, file: string, logger?:
       if (creds) table.set(normaliseAuthKey(key), creds);
     }
   }
-  const helpers = doc as { credsStore?: unknown; credHelpers?: unknown };
-  if (helpers.credsStore !== undefined || helpers.credHelpers !== undefined) {
-    logger?.warn({ file }, 'docker config: credential helpers are not supported; only "auths" entries are used');
+  const { credsStore, credHelpers } = doc as { credsStore?: unknown; credHelpers?: unknown };
+  if (credsStore !== undefined && (typeof credsStore !== 'string' || credsStore === ''))
+    throw new OciError(`${file}: "credsStore" must be a helper name`);
+  const helperFor = new Map<string, string>();
+  if (credHelpers !== undefined) {
+    if (!credHelpers || typeof credHelpers !== 'object' || Array.isArray(credHelpers))
+      throw new OciError(`${file}: "credHelpers" must be an object of registry → helper name`);
+    for (const [key, name] of Object.entries(credHelpers as Record<string, unknown>)) {
+      if (typeof name !== 'string' || name === '')
+        throw new OciError(`${file}: credHelpers["${key}"] must be a helper name`);
+      helperFor.set(normaliseAuthKey(key), name);
+    }
   }
-  return (registry) => table.get(normaliseAuthKey(registry));
+  const resolved = new Map<string, RegistryCredentials | undefined>();
+  return (registry) => {
+    const key = normaliseAuthKey(registry);
+    if (resolved.has(key)) return resolved.get(key);
+    let creds: RegistryCredentials | undefined;
+    const helper = helperFor.get(key) ?? (typeof credsStore === 'string' ? credsStore : undefined);
+    if (helper) {
+      const r = runCredentialHelper(helper, key, { ...(env ? { env } : {}), ...(logger ? { logger } : {}) });
+      if (r.kind === 'found') creds = r.credentials;
+      else if (r.kind === 'identity-token')
+        logger?.warn(
+          { registry: key, helper },
+          'docker credential helper returned an identity token, which cannot be used for pulls; trying anonymously',
+        );
+    }
+    creds ??= table.get(key);
+    resolved.set(key, creds);
+    return creds;
+  };
 }
 
 /** Load the Docker config file; a missing file means anonymous access, a malformed one is an error. */
@@ -86,5 +123,5 @@ export function loadDockerCredentials(
   } catch (e) {
     throw new OciError(`docker config ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  return credentialsFromDockerConfig(doc, file, opts.logger);
+  return credentialsFromDockerConfig(doc, file, opts.logger, opts.env);
 }

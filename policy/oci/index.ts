@@ -27,6 +27,12 @@ export {
   type CredentialLookup,
   type RegistryCredentials,
 } from './docker-auth.js';
+export {
+  runCredentialHelper,
+  helperServerUrl,
+  type HelperCredentials,
+  type HelperResult,
+} from './credential-helpers.js';
 export { parseAuthChallenge, type AuthChallenge } from './auth-challenge.js';
 export { RegistryClient, DEFAULT_PLATFORM, type RegistryClientOptions } from './registry-client.js';
 export { scanLayer, normaliseTarPath, type LayerScan, type LayerFileState, type ScanOptions } from './layer-files.js';

@@ -5,6 +5,7 @@
  * (null < booleans < numbers < strings < arrays < objects < sets), objects with non-string keys get their keys
  * rendered as JSON text. Numbers are JS doubles (exact integers up to Number.MAX_SAFE_INTEGER).
  */
+import { checkRule } from './checks.js';
 import type { Literal, Module, Rule, RuleScope, Term } from './ast.js';
 import { applyJsonPatch, BUILTINS, compileRegex, type Builtin } from './builtins/index.js';
 import { RegoError } from './errors.js';
@@ -87,7 +88,7 @@ export class Engine {
 
   /** Applies an RFC 6902 JSON Patch to the base data document; throws RegoError if any operation fails. */
   patchData(patch: unknown): void {
-    let out: Value;
+    let out: Value | undefined;
     try {
       out = applyJsonPatch(this.data, fromJS(patch));
     } catch (e) {
@@ -221,8 +222,9 @@ export class Engine {
         const lit = body[i] as Literal;
         if (lit.k === 'expr' && !lit.neg && lit.with.length === 0) {
           return ctx.evalTerm(lit.term, env, (v) => {
-            // A false last expression is reported as a `false` result (as regorus does) rather than no result.
-            if (v === false && i !== body.length - 1) return false;
+            // A single false expression is reported as a `false` result (as regorus does) rather than no result;
+            // in a query of several expressions a false one means no result.
+            if (v === false && body.length > 1) return false;
             values[i] = v;
             return step(i + 1);
           });
@@ -288,26 +290,44 @@ let groupIds = 0;
 function compile(modules: Module[], regexCache: Map<string, unknown>): Compiled {
   const root = new PkgNode([]);
   for (const m of modules) {
-    let node = root;
+    let pkgNode = root;
     for (const p of m.pkg) {
-      let c = node.children.get(p);
+      let c = pkgNode.children.get(p);
       if (!c) {
-        c = new PkgNode([...node.path, p]);
-        node.children.set(p, c);
+        c = new PkgNode([...pkgNode.path, p]);
+        pkgNode.children.set(p, c);
       }
-      node = c;
+      pkgNode = c;
     }
     const imports = new Map<string, string[]>();
     for (const imp of m.imports) imports.set(imp.alias, imp.path);
     const scope: RuleScope = { pkgPath: m.pkg, imports, file: m.file };
-    for (const r of m.rules) {
+    for (const rule of m.rules) {
+      let r = rule;
       r.scope = scope;
       foldRule(r, m.file, regexCache);
+      // `a.b(x) := ...` defines the function data.<pkg>.a.b: file it under the nested node
+      let node = pkgNode;
+      let pkgPath = m.pkg;
+      const fnPath = r.args ? constStringPath(r.path) : undefined;
+      if (fnPath && fnPath.length > 0) {
+        const names = [r.name, ...fnPath];
+        for (const p of names.slice(0, -1)) {
+          let c = node.children.get(p);
+          if (!c) {
+            c = new PkgNode([...node.path, p]);
+            node.children.set(p, c);
+          }
+          node = c;
+        }
+        pkgPath = [...m.pkg, ...names.slice(0, -1)];
+        r = { ...r, name: names[names.length - 1] as string, path: [] };
+      }
       let g = node.groups.get(r.name);
       if (!g) {
         g = {
           id: groupIds++,
-          pkgPath: m.pkg,
+          pkgPath,
           name: r.name,
           rules: [],
           defaultRule: undefined,
@@ -318,6 +338,11 @@ function compile(modules: Module[], regexCache: Map<string, unknown>): Compiled 
         node.groups.set(r.name, g);
       }
       if (r.args) g.isFunction = true;
+      if (r.isDefault && r.path.length > 0) {
+        g.refHead = true;
+        (g.refDefaults ??= []).push(r);
+        continue;
+      }
       if (r.isDefault) {
         if (g.defaultRule) {
           throw new RegoError(
@@ -333,6 +358,14 @@ function compile(modules: Module[], regexCache: Map<string, unknown>): Compiled 
       g.rules.push(r);
     }
   }
+  // compile-time checks, once every rule name of every package is known
+  for (const m of modules) {
+    const node = findPkgNode(root, m.pkg);
+    const aliases = new Set(m.imports.map((i) => i.alias));
+    const isGlobal = (n: string): boolean =>
+      n === 'input' || n === 'data' || aliases.has(n) || !!node?.groups.has(n) || !!node?.children.has(n);
+    for (const r of m.rules) checkRule(r, m.file, isGlobal);
+  }
   // constant rules: evaluated once at load
   const visit = (node: PkgNode): void => {
     for (const g of node.groups.values()) {
@@ -347,6 +380,22 @@ function compile(modules: Module[], regexCache: Map<string, unknown>): Compiled 
   };
   visit(root);
   return { modules, root };
+}
+
+function findPkgNode(root: PkgNode, pkg: string[]): PkgNode | undefined {
+  let node: PkgNode | undefined = root;
+  for (const p of pkg) node = node?.children.get(p);
+  return node;
+}
+
+/** The segments of a rule head path when all are constant strings. */
+function constStringPath(path: Term[]): string[] | undefined {
+  const out: string[] = [];
+  for (const p of path) {
+    if (p.t !== 'scalar' || typeof p.v !== 'string') return undefined;
+    out.push(p.v);
+  }
+  return out;
 }
 
 /** Folds constant composite literals and validates constant regex patterns (fail closed at load). */

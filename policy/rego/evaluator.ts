@@ -8,6 +8,8 @@ import type { Literal, Rule, RuleDef, RuleScope, Term } from './ast.js';
 import { BuiltinError, InvalidRegexError, RegoError } from './errors.js';
 import { compare, equal, formatValue, RObject, RSet, typeName, type Value } from './value.js';
 import type { Builtin } from './builtins/types.js';
+import { callName } from './parser.js';
+import { scheduleBody } from './schedule.js';
 
 export type Env = Map<string, Value>;
 type K = () => boolean;
@@ -25,6 +27,8 @@ export interface RuleGroup {
   kind: 'complete' | 'contains';
   /** Value computed once at load (constant rules like policy_data). */
   constValue?: Value;
+  /** `default p[k] := v` rules of a ref-head group: fill keys that no rule defined. */
+  refDefaults?: Rule[];
 }
 
 export class PkgNode {
@@ -67,6 +71,8 @@ export interface LiteralFailure {
 
 const UNDEF = Symbol('undefined');
 const TRUE_TERM: Term = { t: 'scalar', v: true, loc: { line: 0, col: 0 } };
+/** Evaluation order of each body (null: source order). */
+const SCHEDULES = new WeakMap<Literal[], Literal[] | null>();
 
 export class EvalContext {
   input: Value | undefined;
@@ -82,7 +88,8 @@ export class EvalContext {
   locals: Set<string>;
   /** `with data.x as v` overrides, keyed by the dotted path. */
   overrides: Map<string, Value> | undefined;
-  functionOverrides: Map<string, Term> | undefined;
+  /** `with f as g` / `with f as value`: keyed by the replaced function (rule group or builtin). */
+  functionOverrides: Map<RuleGroup | Builtin, { fn: RuleGroup | Builtin } | { value: Value }> | undefined;
   /** Name of the rule being evaluated (for failure traces). */
   ruleName = '';
   /** When set, called for every body expression that produced no solution. */
@@ -120,8 +127,20 @@ export class EvalContext {
   // ------------------------------------------------------------------ bodies
 
   evalBody(body: Literal[], i: number, env: Env, k: K): boolean {
+    if (i === 0 && body.length > 1) body = this.scheduled(body, env);
     if (i === body.length) return k();
     return this.evalLit(body[i] as Literal, env, () => this.evalBody(body, i + 1, env, k));
+  }
+
+  /** The body in a safe evaluation order (see schedule.ts); decided once per body, at its first evaluation. */
+  private scheduled(body: Literal[], env: Env): Literal[] {
+    let order = SCHEDULES.get(body);
+    if (order === undefined) {
+      const isLocal = (n: string): boolean => this.locals.has(n) || !this.isGlobal(n);
+      order = scheduleBody(body, isLocal, env.keys()) ?? null;
+      SCHEDULES.set(body, order);
+    }
+    return order ?? body;
   }
 
   evalLit(lit: Literal, env: Env, k: K): boolean {
@@ -178,13 +197,29 @@ export class EvalContext {
         return r;
       }
       case 'somein':
-        return this.evalTerm(lit.coll, env, (coll) =>
-          this.iterate(coll, (key, val) =>
-            lit.key
-              ? this.matchPattern(lit.key, key, env, () => this.matchPattern(lit.val, val, env, k, true), true)
-              : this.matchPattern(lit.val, val, env, k, true),
-          ),
-        );
+        return this.evalTerm(lit.coll, env, (coll) => {
+          if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet))
+            this.err('`some .. in collection` expects array/set/object.', lit);
+          // as regorus: an array pattern whose length matches no element is an error, not a silent miss
+          const want = lit.val.t === 'array' ? lit.val.items.length : -1;
+          let matched = false;
+          let mismatch = false;
+          const body = (): boolean => {
+            matched = true;
+            return k();
+          };
+          const r = this.iterate(coll, (key, val) => {
+            if (want >= 0 && Array.isArray(val) && val.length !== want) {
+              mismatch = true;
+              return false;
+            }
+            return lit.key
+              ? this.matchPattern(lit.key, key, env, () => this.matchPattern(lit.val, val, env, body, true), true)
+              : this.matchPattern(lit.val, val, env, body, true);
+          });
+          if (!matched && mismatch) this.err('mismatch in number of array elements', lit);
+          return r;
+        });
       case 'every': {
         let ok = false;
         this.evalTerm(lit.coll, env, (coll) => {
@@ -273,26 +308,28 @@ export class EvalContext {
         return false;
       }
       const w = lit.with[i] as (typeof lit.with)[number];
-      return this.evalTerm(w.value, env, (v) => {
+      const bound = w.value.t === 'var' && env.has(w.value.name);
+      const replacement = bound ? undefined : this.resolveFunctionRef(w.value);
+      const withValue = (f: (v: Value) => boolean): boolean => (replacement ? f(null) : this.evalTerm(w.value, env, f));
+      return withValue((v) => {
         const target = w.target;
-        const path = refPathStrings(target);
-        if (!path) {
-          // function replacement: `with f as g`
-          const fname = target.t === 'var' ? target.name : undefined;
-          if (!fname) this.err('unsupported with target', target);
-          this.functionOverrides = new Map(this.functionOverrides ?? []);
-          this.functionOverrides.set(fname as string, w.value);
+        const path = this.withTargetPath(target);
+        if (path && path[0] === 'input') {
+          this.input = setPath(this.input, path.slice(1), v);
           return apply(i + 1);
         }
-        if (path[0] === 'input') {
-          this.input = setPath(this.input, path.slice(1), v);
-        } else if (path[0] === 'data') {
+        const fnTarget = this.resolveFunctionRef(target);
+        if (fnTarget) {
+          this.functionOverrides = new Map(this.functionOverrides ?? []);
+          this.functionOverrides.set(fnTarget, replacement ? { fn: replacement } : { value: v });
+          return apply(i + 1);
+        }
+        if (path && path[0] === 'data') {
           this.overrides = new Map(this.overrides ?? []);
           this.overrides.set(path.slice(1).join('\u0000'), v);
-        } else {
-          this.functionOverrides = new Map(this.functionOverrides ?? []);
-          this.functionOverrides.set(path.join('.'), w.value);
+          return apply(i + 1);
         }
+        this.err('`with` target must be input, data or a function', target);
         return apply(i + 1);
       });
     };
@@ -471,7 +508,11 @@ export class EvalContext {
       case 'neg':
         return this.simpleVars(t.x, acc);
       case 'member':
-        return this.simpleVars(t.val, acc) && this.simpleVars(t.coll, acc);
+        return (
+          (t.key === undefined || this.simpleVars(t.key, acc)) &&
+          this.simpleVars(t.val, acc) &&
+          this.simpleVars(t.coll, acc)
+        );
       case 'array':
       case 'set':
         if (t.cv !== undefined) return true;
@@ -587,8 +628,13 @@ export class EvalContext {
         if (x === undefined) return undefined;
         const c = this.fastEval(t.coll, env);
         if (c === undefined) return undefined;
+        let kx: Value | undefined;
+        if (t.key) {
+          kx = this.fastEval(t.key, env);
+          if (kx === undefined) return undefined;
+        }
         let found = false;
-        this.iterate(c, (_key, val) => (found = equal(val, x)));
+        this.iterate(c, (key, val) => (found = equal(val, x) && (kx === undefined || equal(key, kx))));
         return found;
       }
       case 'array': {
@@ -714,17 +760,20 @@ export class EvalContext {
             return this.builtinFailure(`unary minus: operand must be a number, got ${typeName(x)}`, t);
           return k(-x);
         });
-      case 'member':
-        return this.evalTerm(t.val, env, (x) =>
-          this.evalTerm(t.coll, env, (c) => {
-            let found = false;
-            this.iterate(c, (_key, val) => {
-              if (equal(val, x)) found = true;
-              return found;
-            });
-            return k(found);
-          }),
-        );
+      case 'member': {
+        const withKey = (kx: Value | undefined): boolean =>
+          this.evalTerm(t.val, env, (x) =>
+            this.evalTerm(t.coll, env, (c) => {
+              let found = false;
+              this.iterate(c, (key, val) => {
+                if (equal(val, x) && (kx === undefined || equal(key, kx))) found = true;
+                return found;
+              });
+              return k(found);
+            }),
+          );
+        return t.key ? this.evalTerm(t.key, env, withKey) : withKey(undefined);
+      }
     }
   }
 
@@ -854,6 +903,8 @@ export class EvalContext {
     }
     const el = path[i] as Term;
     if (el.t === 'scalar') {
+      // as regorus: a number indexing the data document is its decimal string (data.x[1] is data.x["1"])
+      if (typeof el.v === 'number') return this.walkDataKey(node, base, at, String(el.v), path, i + 1, env, k);
       if (typeof el.v !== 'string') {
         const child = base === undefined ? undefined : index(base, el.v);
         return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
@@ -874,6 +925,7 @@ export class EvalContext {
       return false;
     }
     return this.evalTerm(el, env, (key) => {
+      if (typeof key === 'number') return this.walkDataKey(node, base, at, String(key), path, i + 1, env, k);
       if (typeof key !== 'string') {
         const child = base === undefined ? undefined : index(base, key);
         return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
@@ -1043,6 +1095,18 @@ export class EvalContext {
           }),
         );
       }
+      for (const d of g.refDefaults ?? []) {
+        this.withScope(d, () => {
+          const v = this.firstValue(d.def.value ?? TRUE_TERM, new Map());
+          if (v === undefined) return;
+          this.evalItems(d.path, 0, [], new Map(), (keys) => {
+            let cur: Value | undefined = out;
+            for (const key of keys) cur = cur instanceof RObject ? cur.get(key) : undefined;
+            if (cur === undefined) insertPath(out, keys, v, false, name);
+            return true;
+          });
+        });
+      }
       return out;
     }
     if (g.kind === 'contains') {
@@ -1111,6 +1175,29 @@ export class EvalContext {
 
   // ------------------------------------------------------------------ calls
 
+  /** A `with` target as a path of strings, import aliases expanded (`lib.x` with `import data.lib`). */
+  private withTargetPath(t: Term): string[] | undefined {
+    const path = refPathStrings(t);
+    if (!path) return undefined;
+    const imp = this.scope.imports.get(path[0] as string);
+    if (imp && (imp[0] === 'data' || imp[0] === 'input')) return [...imp, ...path.slice(1)];
+    return path;
+  }
+
+  /** The function (user function group or builtin) a term names, if it names one. */
+  private resolveFunctionRef(t: Term): RuleGroup | Builtin | undefined {
+    const name = callName(t);
+    const path = this.withTargetPath(t);
+    if (path && path[0] === 'data' && path.length > 1) {
+      const g = findGroup(this.root, path.slice(1, -1), path[path.length - 1] as string);
+      return g?.isFunction ? g : undefined;
+    }
+    if (name === undefined) return undefined;
+    const target = this.resolveCall({ t: 'call', fn: t, name, args: [], loc: t.loc });
+    if (target && 'rules' in target && !target.isFunction) return undefined;
+    return target;
+  }
+
   private resolveCall(t: Extract<Term, { t: 'call' }>): RuleGroup | Builtin | undefined {
     const fn = t.fn;
     if (fn.t === 'var') {
@@ -1135,29 +1222,23 @@ export class EvalContext {
   }
 
   private evalCall(t: Extract<Term, { t: 'call' }>, env: Env, k: KV, stmt = false): boolean {
-    if (this.functionOverrides) {
-      const ov = this.functionOverrides.get(t.name);
-      if (ov) {
-        if (ov.t === 'var' || ov.t === 'ref') {
-          const name = ov.t === 'var' ? ov.name : t.name;
-          if (ov.t === 'var' && (this.builtins.has(name) || this.scopeNode.groups.has(name))) {
-            const saved = this.functionOverrides;
-            this.functionOverrides = undefined;
-            try {
-              return this.evalCall({ ...t, fn: ov, name, target: undefined }, env, k);
-            } finally {
-              this.functionOverrides = saved;
-            }
-          }
-        }
-        return this.evalTerm(ov, env, k);
-      }
-    }
     let target = t.target as RuleGroup | Builtin | undefined;
     if (target === undefined) {
       target = this.resolveCall(t);
       if (target === undefined) this.err(`undefined function ${t.name}`, t, 'rego_compile_error');
       t.target = target;
+    }
+    const ov = this.functionOverrides?.get(target as RuleGroup | Builtin);
+    if (ov) {
+      if ('value' in ov) return this.evalItems(t.args, 0, [], env, () => k(ov.value));
+      // the replacement runs without the overrides (so `with f as g` inside g's own calls cannot loop)
+      const saved = this.functionOverrides;
+      this.functionOverrides = undefined;
+      try {
+        return this.evalCall({ ...t, target: ov.fn }, env, k, stmt);
+      } finally {
+        this.functionOverrides = saved;
+      }
     }
     if ('rules' in target) {
       const g = target;
@@ -1311,7 +1392,8 @@ export class EvalContext {
         }
         return a / b;
       case '%':
-        if (!Number.isInteger(a) || !Number.isInteger(b)) {
+        // beyond 2^53 a JS number may be an integral float that regorus cannot convert to an integer
+        if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) {
           this.builtinFailure('modulo on floating-point number', t);
           return undefined;
         }

@@ -27,6 +27,8 @@ class Parser {
   private nlStack: boolean[] = [true];
   private moduleV1 = false;
   private sawFuture = false;
+  /** Bracketed terms (`[...]`, `{...}`) parsed at a token position: backtracking never re-parses them. */
+  private readonly bracketMemo = new Map<number, { term: Term; end: number } | { error: unknown }>();
 
   constructor(
     private readonly toks: Token[],
@@ -197,6 +199,8 @@ class Parser {
       if (!(this.isOp('=') || this.isOp(':='))) this.fail('expected "=" or ":=" after default rule name');
       this.next();
       rule.def.value = this.parseTerm();
+      if (this.isKw('in')) this.fail('unexpected keyword `in`');
+      checkDefaultValue(rule.def.value, (msg, t) => this.fail(msg, t));
       return [this.finish(rule)];
     }
     let explicitValue = false;
@@ -275,6 +279,15 @@ class Parser {
 
   /** After `if`, `{` starts a body (OPA never treats it as an object literal there). */
   private parseBraceBodyOrTerm(): Literal[] {
+    // `if { 1 | 1 }` / `if { k: v | body }`: regorus reads a lone comprehension as the body's only expression
+    const start = this.tok;
+    const compr = this.attempt(() => {
+      const t = this.parsePrimary();
+      if (t.t !== 'setcompr' && t.t !== 'objcompr') this.fail('not a comprehension');
+      if (!(this.tok.nl || this.tok.type === 'eof' || this.isKw('else') || this.isOp(';'))) this.fail('not alone');
+      return t;
+    });
+    if (compr) return [{ k: 'expr', term: compr, neg: false, with: [], loc: this.loc(start) }];
     this.expectOp('{');
     const body = this.parseBodyUntil('}');
     this.expectOp('}');
@@ -287,6 +300,7 @@ class Parser {
     let d: RuleDef | undefined = rule.def;
     while (d) {
       collectDeclared(d.body, locals);
+      if (d.value) collectDeclaredTerm(d.value, locals);
       d = d.else;
     }
     return rule;
@@ -381,7 +395,7 @@ class Parser {
       this.next();
       neg = true;
     }
-    const l = this.parseTerm();
+    const l = this.parseKeyMember(this.parseTerm());
     let lit: Literal;
     if ((this.isOp('=') || this.isOp(':=')) && this.sameLine()) {
       const op = this.next().v;
@@ -393,13 +407,25 @@ class Parser {
       ) {
         this.fail(`${l.name} cannot be shadowed`, start);
       }
-      const r = this.parseTerm();
+      const r = this.parseKeyMember(this.parseTerm());
       lit = op === '=' ? { k: 'unify', l, r, neg, with: [], loc } : { k: 'assign', l, r, neg, with: [], loc };
     } else {
       lit = { k: 'expr', term: l, neg, with: [], loc };
     }
     lit.with = this.parseWith();
     return lit;
+  }
+
+  /** `k, v in coll` in an expression: `first` was the key. Anything else after a comma is left alone. */
+  private parseKeyMember(first: Term): Term {
+    if (!this.isOp(',') || !this.sameLine()) return first;
+    const m = this.attempt(() => {
+      this.next();
+      const r = this.parseTerm();
+      if (r.t !== 'member' || r.key !== undefined) this.fail('not a membership');
+      return { t: 'member', key: first, val: r.val, coll: r.coll, loc: first.loc } as Term;
+    });
+    return m ?? first;
   }
 
   private parseWith(): With[] {
@@ -445,12 +471,13 @@ class Parser {
     return l;
   }
 
-  private parseUnary(noBar: boolean): Term {
+  private parseUnary(_noBar: boolean): Term {
     if (this.isOp('-')) {
+      // as in regorus (and OPA), unary minus exists only as the sign of a number literal
       const t = this.next();
-      const x = this.parseUnary(noBar);
-      if (x.t === 'scalar' && typeof x.v === 'number') return { t: 'scalar', v: -x.v, loc: this.loc(t) };
-      return { t: 'neg', x, loc: this.loc(t) };
+      if (this.tok.type !== 'number') this.fail('unary - can only be used with numeric literals', t);
+      const x = this.parsePrimary();
+      return { t: 'scalar', v: -(x as { v: number }).v, loc: this.loc(t) };
     }
     return this.parsePostfix(this.parsePrimary());
   }
@@ -464,6 +491,7 @@ class Parser {
         this.next();
         const n = this.next();
         if (n.type !== 'ident') this.fail('expected a field name after "."', n);
+        if (n.nl) this.fail('invalid whitespace between . and identifier', n);
         cur = appendPath(cur, { t: 'scalar', v: n.v, loc: this.loc(n) });
       } else if (this.isOp('[')) {
         this.next();
@@ -531,75 +559,156 @@ class Parser {
       this.expectOp(')');
       return x;
     }
-    if (t.v === '[') {
-      this.next();
-      return this.withNl(false, () => {
-        if (this.isOp(']')) {
-          this.next();
-          return { t: 'array', items: [], loc } as Term;
+    if (t.v === '[' || t.v === '{') {
+      const start = this.pos;
+      let m = this.bracketMemo.get(start);
+      if (!m) {
+        try {
+          const term = t.v === '[' ? this.parseArrayOrCompr(loc) : this.parseBraceTerm(loc);
+          m = { term, end: this.pos };
+        } catch (e) {
+          m = { error: e };
         }
-        const first = this.parseTerm(0, false, true);
-        if (this.isOp('|')) {
-          this.next();
-          const body = this.parseBodyUntil(']');
-          this.expectOp(']');
-          return { t: 'arraycompr', head: first, body, loc } as Term;
-        }
-        const items = [first];
-        while (this.isOp(',')) {
-          this.next();
-          if (this.isOp(']')) break;
-          items.push(this.parseTerm());
-        }
-        this.expectOp(']');
-        return { t: 'array', items, loc } as Term;
-      });
-    }
-    if (t.v === '{') {
-      this.next();
-      return this.withNl(false, () => {
-        if (this.isOp('}')) {
-          this.next();
-          return { t: 'object', items: [], loc } as Term;
-        }
-        const first = this.parseTerm(0, false, true);
-        if (this.isOp(':')) {
-          this.next();
-          const v = this.parseTerm(0, false, true);
-          if (this.isOp('|')) {
-            this.next();
-            const body = this.parseBodyUntil('}');
-            this.expectOp('}');
-            return { t: 'objcompr', key: first, value: v, body, loc } as Term;
-          }
-          const items: Array<[Term, Term]> = [[first, v]];
-          while (this.isOp(',')) {
-            this.next();
-            if (this.isOp('}')) break;
-            const k = this.parseTerm();
-            this.expectOp(':');
-            items.push([k, this.parseTerm()]);
-          }
-          this.expectOp('}');
-          return { t: 'object', items, loc } as Term;
-        }
-        if (this.isOp('|')) {
-          this.next();
-          const body = this.parseBodyUntil('}');
-          this.expectOp('}');
-          return { t: 'setcompr', head: first, body, loc } as Term;
-        }
-        const items = [first];
-        while (this.isOp(',')) {
-          this.next();
-          if (this.isOp('}')) break;
-          items.push(this.parseTerm());
-        }
-        this.expectOp('}');
-        return { t: 'set', items, loc } as Term;
-      });
+        this.bracketMemo.set(start, m);
+      }
+      if ('error' in m) throw m.error;
+      this.pos = m.end;
+      return m.term;
     }
     this.fail('unexpected token');
+  }
+
+  /** Runs `f`; on a parse error restores the position and returns undefined. */
+  private attempt<T>(f: () => T): T | undefined {
+    const pos = this.pos;
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof RegoError)) throw e;
+      this.pos = pos;
+      return undefined;
+    }
+  }
+
+  /** Tries `f` and then each fallback; the first success wins, else the error of the preferred (second) try. */
+  private firstOf<T>(tries: Array<() => T>, preferredError: number): T {
+    const pos = this.pos;
+    let err: unknown;
+    for (let i = 0; i < tries.length; i++) {
+      try {
+        return (tries[i] as () => T)();
+      } catch (e) {
+        if (!(e instanceof RegoError)) throw e;
+        if (i === preferredError || err === undefined) err = e;
+        this.pos = pos;
+      }
+    }
+    throw err;
+  }
+
+  /** `|` right after a single (primary) head: a comprehension; used first, as regorus decides. */
+  private comprWithPrimaryHead(close: string, loc: Loc): Term {
+    const head = this.parseUnary(true);
+    if (!this.isOp('|')) this.fail('not a comprehension');
+    this.next();
+    const body = this.parseBodyUntil(close);
+    this.expectOp(close);
+    return close === ']' ? { t: 'arraycompr', head, body, loc } : { t: 'setcompr', head, body, loc };
+  }
+
+  /**
+   * `[` ... `]`. Ambiguities are resolved as regorus does: `[x | y]` and `[(a - b) | y, k in c]` are
+   * comprehensions, `[x | y, 5]` and `[a - b | y, 5 in c]` are arrays (with `|` as set union); a comprehension
+   * whose head is a longer expression (`[x + 1 | ...]`) is the last resort.
+   */
+  private parseArrayOrCompr(loc: Loc): Term {
+    this.next();
+    return this.withNl(false, () => {
+      if (this.isOp(']')) {
+        this.next();
+        return { t: 'array', items: [], loc } as Term;
+      }
+      return this.firstOf<Term>(
+        [
+          () => this.comprWithPrimaryHead(']', loc),
+          () => {
+            const items = [this.parseTerm()];
+            while (this.isOp(',')) {
+              this.next();
+              if (this.isOp(']')) break;
+              items.push(this.parseTerm());
+            }
+            this.expectOp(']');
+            return { t: 'array', items, loc };
+          },
+          () => {
+            const head = this.parseTerm(0, false, true);
+            this.expectOp('|');
+            const body = this.parseBodyUntil(']');
+            this.expectOp(']');
+            return { t: 'arraycompr', head, body, loc };
+          },
+        ],
+        1,
+      );
+    });
+  }
+
+  /** `{` ... `}`: set comprehension, object (comprehension), set; see parseArrayOrCompr. */
+  private parseBraceTerm(loc: Loc): Term {
+    this.next();
+    return this.withNl(false, () => {
+      if (this.isOp('}')) {
+        this.next();
+        return { t: 'object', items: [], loc } as Term;
+      }
+      return this.firstOf<Term>(
+        [
+          () => this.comprWithPrimaryHead('}', loc),
+          () => this.parseObjectOrSet(loc, true),
+          () => this.parseObjectOrSet(loc, false),
+        ],
+        1,
+      );
+    });
+  }
+
+  private parseObjectOrSet(loc: Loc, noBar: boolean): Term {
+    const first = this.parseTerm(0, false, noBar);
+    if (this.isOp(':')) {
+      this.next();
+      const v = this.parseTerm(0, false, true);
+      if (this.isOp('|')) {
+        this.next();
+        const body = this.parseBodyUntil('}');
+        this.expectOp('}');
+        return { t: 'objcompr', key: first, value: v, body, loc };
+      }
+      const items: Array<[Term, Term]> = [[first, v]];
+      while (this.isOp(',')) {
+        this.next();
+        if (this.isOp('}')) break;
+        const k = this.parseTerm();
+        this.expectOp(':');
+        items.push([k, this.parseTerm()]);
+      }
+      this.expectOp('}');
+      return { t: 'object', items, loc };
+    }
+    if (noBar && this.isOp('|')) {
+      this.next();
+      const body = this.parseBodyUntil('}');
+      this.expectOp('}');
+      return { t: 'setcompr', head: first, body, loc };
+    }
+    const items = [first];
+    while (this.isOp(',')) {
+      this.next();
+      if (this.isOp('}')) break;
+      items.push(this.parseTerm());
+    }
+    this.expectOp('}');
+    return { t: 'set', items, loc };
   }
 }
 
@@ -618,6 +727,47 @@ export function callName(t: Term): string | undefined {
     s += '.' + p.v;
   }
   return s;
+}
+
+const SET_OPS = new Set(['|', '&']);
+const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
+
+/**
+ * A default value must be a constant: scalars, and arrays/sets/objects of constants (comprehensions may refer to
+ * anything). Reports the offending term kind with regorus's names.
+ */
+function checkDefaultValue(t: Term, fail: (msg: string, tok: Token) => never): void {
+  const bad = (kind: string): never =>
+    fail(`invalid \`${kind}\` in default value`, { type: 'op', v: '', line: t.loc.line, col: t.loc.col, nl: false });
+  switch (t.t) {
+    case 'scalar':
+    case 'arraycompr':
+    case 'setcompr':
+    case 'objcompr':
+      return;
+    case 'array':
+    case 'set':
+      for (const i of t.items) checkDefaultValue(i, fail);
+      return;
+    case 'object':
+      for (const [k, v] of t.items) {
+        checkDefaultValue(k, fail);
+        checkDefaultValue(v, fail);
+      }
+      return;
+    case 'var':
+      return bad('var');
+    case 'call':
+      return bad('call');
+    case 'ref':
+      return bad('ref');
+    case 'neg':
+      return bad('unaryexpr');
+    case 'member':
+      return bad('membership');
+    case 'bin':
+      return bad(SET_OPS.has(t.op) ? 'binexpr' : COMPARISONS.has(t.op) ? 'boolexpr' : 'arithexpr');
+  }
 }
 
 /** Collects every variable name that occurs in a term (used for function parameters). */

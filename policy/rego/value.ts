@@ -121,8 +121,9 @@ export function typeRank(v: Value): number {
   }
   if (v === null) return 0;
   if (Array.isArray(v)) return 4;
-  if (v instanceof RObject) return 5;
-  return 6;
+  // regorus order (the agent's engine): sets before objects (OPA puts objects first)
+  if (v instanceof RObject) return 6;
+  return 5;
 }
 
 /** OPA total order: null < boolean < number < string < array < object < set. */
@@ -149,7 +150,7 @@ export function compare(a: Value, b: Value): number {
       }
       return x.length - y.length;
     }
-    case 5: {
+    case 6: {
       const x = (a as RObject).entries();
       const y = (b as RObject).entries();
       const n = Math.min(x.length, y.length);
@@ -264,9 +265,9 @@ export function typeName(v: Value): string {
     case 4:
       return 'array';
     case 5:
-      return 'object';
-    default:
       return 'set';
+    default:
+      return 'object';
   }
 }
 

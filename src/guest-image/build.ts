@@ -24,14 +24,21 @@ import { bundleAgent, type AgentFormat } from './agent-bundle.js';
 import { renderInitScript } from './init-script.js';
 import { buildRootfsImage, type RootfsType } from './rootfs-image.js';
 import { defaultCacheDir } from './cache-dir.js';
+import { defaultNativeAddon } from './default-agent.js';
 import { runTool } from './run-tool.js';
 
 /** Bump when the builder's output for the same inputs changes. Part of the cache key. */
-export const BUILDER_VERSION = 'ccgpu-guest-image/1';
+export const BUILDER_VERSION = 'ccgpu-guest-image/2';
 
 export const DEFAULT_KERNEL_PACKAGE = 'linux-image-cloud-amd64';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** Where the native addon (waitpid, vsock, ioctls) lives in the guest; the agent loads it from there. */
+export const GUEST_NATIVE_ADDON_PATH = '/usr/lib/ccgpu/ccgpu_native.node';
+
+/** The environment variable that tells the agent where its native addon is (set on PID 1 when the addon is shipped). */
+export const AGENT_NATIVE_ENV = 'CCGPU_AGENT_NATIVE';
 
 export interface ExtraFile {
   /** Absolute path in the guest. */
@@ -70,6 +77,12 @@ export interface BuildGuestImageOptions {
   busyboxBinary?: string;
   /** runc binary; `false` leaves runc out. Default: the host's (Debian package "runc"). */
   runcBinary?: string | false;
+  /**
+   * The native addon (`ccgpu_native.node`) to ship at GUEST_NATIVE_ADDON_PATH, with its shared libraries; the agent
+   * gets `CCGPU_AGENT_NATIVE` pointing at it. Default: native/build/Release/ccgpu_native.node of this checkout when it
+   * has been built; `false` leaves it out.
+   */
+  nativeAddon?: string | false;
   /** Also build a read-only rootfs image for virtio-blk; the initramfs then only boots into it. */
   rootfs?: RootfsType;
   /** Default: zstd when the tool is installed and the kernel supports it, else gzip. */
@@ -101,6 +114,8 @@ export interface GuestImageManifest {
   rootfs?: FileDigest & { type: RootfsType; device: string; treeDigest: string; reproducible: boolean };
   agent: { entry: string; guestPath: string; format: AgentFormat; sha256: string };
   binaries: Array<{ name: string; hostPath: string; guestPath: string; sha256: string; version?: string }>;
+  /** The native addon shipped for the agent, if any. */
+  nativeAddon?: { hostPath: string; guestPath: string; sha256: string };
   libraries: Array<{ guestPath: string; sha256: string }>;
   extraFiles: Array<{ guestPath: string; sha256: string }>;
   /** Kernel command line the image is meant to boot with (console on ttyS0; add hvc0 if you prefer). */
@@ -302,6 +317,9 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
       throw new Error('runc not found on this host (install the Debian package "runc", or pass runcBinary: false)');
     runc = await loadBinary('runc', runcPath, RUNC_GUEST, ['--version']);
   }
+  let nativeAddon: Binary | undefined;
+  const addonPath = opts.nativeAddon === false ? undefined : (opts.nativeAddon ?? defaultNativeAddon());
+  if (addonPath) nativeAddon = await loadBinary('native addon', addonPath, GUEST_NATIVE_ADDON_PATH);
   const applets = await busyboxApplets(busyboxPath);
   const extra: Array<{ guestPath: string; data: Buffer; mode: number }> = [];
   for (const f of opts.extraFiles ?? []) {
@@ -323,7 +341,7 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
     kernelRelease: kernel.release,
     rootfs: opts.rootfs ? { device: rootDevice, fstype: opts.rootfs } : undefined,
     exec: [NODE_GUEST, agent.guestPath, ...(opts.agentArgs ?? [])],
-    env: opts.agentEnv,
+    env: nativeAddon ? { [AGENT_NATIVE_ENV]: GUEST_NATIVE_ADDON_PATH, ...opts.agentEnv } : opts.agentEnv,
   });
 
   let compression: Compression = opts.compression ?? 'gzip';
@@ -349,6 +367,9 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
       l: b.libs.map((l) => [l.path, sha256(l.data)]),
     })),
     applets,
+    nativeAddon: nativeAddon
+      ? { h: sha256(nativeAddon.data), l: nativeAddon.libs.map((l) => [l.path, sha256(l.data)]) }
+      : null,
     agent: sha256(agent.code),
     agentFormat,
     init: sha256(init),
@@ -397,6 +418,10 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
     if (runc) {
       progress('copy', `copying runc and ${runc.libs.length} libraries`);
       addBinary(payload, runc);
+    }
+    if (nativeAddon) {
+      progress('copy', `copying the native addon to ${GUEST_NATIVE_ADDON_PATH}`);
+      addBinary(payload, nativeAddon);
     }
     payload.file(agent.guestPath, agent.code, 0o644);
     for (const f of extra) payload.file(f.guestPath, f.data, f.mode);
@@ -470,7 +495,22 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
         sha256: sha256(b.data),
         ...(b.version ? { version: b.version } : {}),
       })),
-      libraries: [...new Map(binaries.flatMap((b) => b.libs).map((l) => [l.path, sha256(l.data)])).entries()]
+      ...(nativeAddon
+        ? {
+            nativeAddon: {
+              hostPath: nativeAddon.hostPath,
+              guestPath: nativeAddon.guestPath,
+              sha256: sha256(nativeAddon.data),
+            },
+          }
+        : {}),
+      libraries: [
+        ...new Map(
+          [...binaries, ...(nativeAddon ? [nativeAddon] : [])]
+            .flatMap((b) => b.libs)
+            .map((l) => [l.path, sha256(l.data)]),
+        ).entries(),
+      ]
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([guestPath, h]) => ({ guestPath, sha256: h })),
       extraFiles: extra.map((f) => ({ guestPath: f.guestPath, sha256: sha256(f.data) })),

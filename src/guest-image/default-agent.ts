@@ -1,10 +1,13 @@
-/** The real guest agent's entry point in this checkout (src/agent/main.ts), if it exists yet. */
+/**
+ * Defaults found in this checkout: the real guest agent's entry point (src/agent/main.ts) and the built native addon
+ * (native/build/Release/ccgpu_native.node), when they exist.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The ccgpu package root: the nearest ancestor of this module with a package.json named "ccgpu". */
-function packageRoot(): string | undefined {
+export function packageRoot(): string | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pj = path.join(dir, 'package.json');
@@ -26,4 +29,12 @@ export function defaultAgentEntry(): string | undefined {
   if (!root) return undefined;
   const entry = path.join(root, 'src/agent/main.ts');
   return existsSync(entry) ? entry : undefined;
+}
+
+/** The native addon built by `npm install` (node-gyp), if it exists. */
+export function defaultNativeAddon(): string | undefined {
+  const root = packageRoot();
+  if (!root) return undefined;
+  const addon = path.join(root, 'native/build/Release/ccgpu_native.node');
+  return existsSync(addon) ? addon : undefined;
 }

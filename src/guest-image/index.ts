@@ -7,6 +7,8 @@ export {
   buildGuestImage,
   listCachedImages,
   BUILDER_VERSION,
+  GUEST_NATIVE_ADDON_PATH,
+  AGENT_NATIVE_ENV,
   DEFAULT_KERNEL_PACKAGE,
   type BuildGuestImageOptions,
   type GuestImage,
@@ -16,7 +18,7 @@ export {
   type Compression,
 } from './build.js';
 export { defaultCacheDir } from './cache-dir.js';
-export { defaultAgentEntry } from './default-agent.js';
+export { defaultAgentEntry, defaultNativeAddon } from './default-agent.js';
 export { cpioNewc, cpioNewcChunks, type CpioEntry } from './cpio-newc.js';
 export { GuestTree } from './guest-tree.js';
 export { readModInfo, type ModInfo } from './elf-modinfo.js';

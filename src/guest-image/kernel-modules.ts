@@ -10,7 +10,10 @@ import path from 'node:path';
 import { readModInfo } from './elf-modinfo.js';
 import { runTool } from './run-tool.js';
 
-/** Drivers the dev/test guest needs: PCI virtio transport, console/serial ports, block, vsock, net, overlay, erofs. */
+/**
+ * Drivers the guest agent needs: PCI virtio transport, console/serial ports, block, vsock, net, virtio-fs (with fuse,
+ * its dependency) for shared container rootfs, overlay, erofs.
+ */
 export const DEFAULT_GUEST_MODULES: readonly string[] = [
   'virtio_pci',
   'virtio_console',
@@ -18,6 +21,7 @@ export const DEFAULT_GUEST_MODULES: readonly string[] = [
   'vsock',
   'vmw_vsock_virtio_transport',
   'virtio_net',
+  'virtiofs',
   'overlay',
   'erofs',
   'ext4',

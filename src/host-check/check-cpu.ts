@@ -5,7 +5,9 @@ import { result, type CheckContext, type CheckResult } from './types.js';
 export function checkCpu(ctx: CheckContext): CheckResult[] {
   const cpu = ctx.cpu;
   if ('error' in cpu) {
-    return [result('cpu', 'fail', `cannot read /proc/cpuinfo: ${cpu.error}`, 'run ccgpu check on the x86_64 host itself')];
+    return [
+      result('cpu', 'fail', `cannot read /proc/cpuinfo: ${cpu.error}`, 'run ccgpu check on the x86_64 host itself'),
+    ];
   }
   const name = `${cpu.vendor || 'unknown vendor'}${cpu.modelName ? ` ${cpu.modelName}` : ''}`;
   if (!isAmd(cpu) && !isIntel(cpu)) {
@@ -32,7 +34,5 @@ export function checkCpu(ctx: CheckContext): CheckResult[] {
     );
   }
   if (missing.some((f) => f !== virt)) fixes.push('a 64-bit CPU with SSE4.1 is required');
-  return [
-    result('cpu', 'fail', `${name}: /proc/cpuinfo lacks ${missing.join(', ')}${nested}`, fixes.join('; ')),
-  ];
+  return [result('cpu', 'fail', `${name}: /proc/cpuinfo lacks ${missing.join(', ')}${nested}`, fixes.join('; '))];
 }

@@ -5,7 +5,11 @@ export function iommuFix(ctx: CheckContext): string {
   const cpu = ctx.cpu;
   const amd = !('error' in cpu) && cpu.vendor === 'AuthenticAMD';
   const intel = !('error' in cpu) && cpu.vendor === 'GenuineIntel';
-  const param = amd ? 'amd_iommu=on iommu=pt' : intel ? 'intel_iommu=on iommu=pt' : 'intel_iommu=on (Intel) or amd_iommu=on (AMD) and iommu=pt';
+  const param = amd
+    ? 'amd_iommu=on iommu=pt'
+    : intel
+      ? 'intel_iommu=on iommu=pt'
+      : 'intel_iommu=on (Intel) or amd_iommu=on (AMD) and iommu=pt';
   const bios = amd ? 'AMD-Vi/IOMMU' : intel ? 'VT-d' : 'VT-d / AMD-Vi';
   return `enable ${bios} in the BIOS and add ${param} to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot)`;
 }

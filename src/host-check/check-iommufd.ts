@@ -11,10 +11,17 @@ const KERNEL_FIX =
 export function checkIommufd(ctx: CheckContext): CheckResult[] {
   const required = ctx.needs.gpus && ctx.needs.tee !== 'none';
   const present = ctx.host.exists('/dev/iommu');
-  if (!ctx.needs.gpus) return [result('iommufd', 'skip', `not needed by ${ctx.flavour} (/dev/iommu ${present ? 'exists' : 'is absent'})`)];
+  if (!ctx.needs.gpus)
+    return [result('iommufd', 'skip', `not needed by ${ctx.flavour} (/dev/iommu ${present ? 'exists' : 'is absent'})`)];
   if (!present) {
     if (!required) {
-      return [result('iommufd', 'skip', `/dev/iommu does not exist; ${ctx.flavour} uses legacy VFIO groups (/dev/vfio/<group>)`)];
+      return [
+        result(
+          'iommufd',
+          'skip',
+          `/dev/iommu does not exist; ${ctx.flavour} uses legacy VFIO groups (/dev/vfio/<group>)`,
+        ),
+      ];
     }
     return [
       result(
@@ -37,6 +44,15 @@ export function checkIommufd(ctx: CheckContext): CheckResult[] {
       ),
     ];
   }
-  const cdevs = bound.map((f) => `vfio${f.vfioCdev}`);
-  return [result('iommufd', 'ok', `/dev/iommu exists${cdevs.length ? `; cdevs /dev/vfio/devices/${cdevs.length === 1 ? cdevs[0] : `{${cdevs.join(',')}}`}` : ''}`)];
+  const cdevs = bound
+    .map((f) => f.vfioCdev!)
+    .sort((a, b) => a - b)
+    .map((n) => `vfio${n}`);
+  return [
+    result(
+      'iommufd',
+      'ok',
+      `/dev/iommu exists${cdevs.length ? `; cdevs /dev/vfio/devices/${cdevs.length === 1 ? cdevs[0] : `{${cdevs.join(',')}}`}` : ''}`,
+    ),
+  ];
 }

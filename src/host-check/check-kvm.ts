@@ -51,7 +51,8 @@ export async function checkKvm(ctx: CheckContext): Promise<CheckResult[]> {
     ];
   }
   try {
-    if (!st.isCharacterDevice()) return [result('kvm', 'ok', '/dev/kvm opens read-write (not a device node: API not probed)')];
+    if (!st.isCharacterDevice())
+      return [result('kvm', 'ok', '/dev/kvm opens read-write (not a device node: API not probed)')];
     const n = await loadIoctl();
     if (!n) return [result('kvm', 'ok', '/dev/kvm opens read-write (native addon not built: KVM API not probed)')];
     let api: number;
@@ -62,7 +63,12 @@ export async function checkKvm(ctx: CheckContext): Promise<CheckResult[]> {
     }
     if (api !== KVM_API_VERSION) {
       return [
-        result('kvm', 'fail', `/dev/kvm reports KVM API version ${api}, expected ${KVM_API_VERSION}`, 'use a mainline Linux KVM host kernel'),
+        result(
+          'kvm',
+          'fail',
+          `/dev/kvm reports KVM API version ${api}, expected ${KVM_API_VERSION}`,
+          'use a mainline Linux KVM host kernel',
+        ),
       ];
     }
     let vmFd: number;

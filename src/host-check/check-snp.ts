@@ -36,7 +36,9 @@ function snpState(ctx: CheckContext): SnpState {
     const flags = ['sev', 'sev_es', 'sev_snp'].filter((f) => cpu.flags.has(f));
     if (!cpu.flags.has('sev_snp')) {
       facts.push(`/proc/cpuinfo has no sev_snp flag${flags.length ? ` (has ${flags.join(', ')})` : ''}`);
-      fixes.push(isVirtualMachine(cpu) ? 'this host is a virtual machine; SEV-SNP host support needs bare metal' : BIOS);
+      fixes.push(
+        isVirtualMachine(cpu) ? 'this host is a virtual machine; SEV-SNP host support needs bare metal' : BIOS,
+      );
     }
   }
   if (!ctx.host.exists('/sys/module/kvm_amd')) {
@@ -60,7 +62,12 @@ export function checkSnp(ctx: CheckContext): CheckResult[] {
   if (s.enabled) {
     const dev = ctx.host.exists('/dev/sev')
       ? result('sev-device', 'ok', '/dev/sev exists (QEMU talks to the AMD PSP through it)')
-      : result('sev-device', 'fail', '/dev/sev does not exist', 'modprobe ccp; check `dmesg | grep -i ccp` for SEV firmware initialisation errors');
+      : result(
+          'sev-device',
+          'fail',
+          '/dev/sev does not exist',
+          'modprobe ccp; check `dmesg | grep -i ccp` for SEV firmware initialisation errors',
+        );
     return [result('snp', 'ok', s.detail), dev];
   }
   return [result('snp', 'fail', `${ctx.flavour} needs SEV-SNP: ${s.detail}`, s.fix)];

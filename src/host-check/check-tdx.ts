@@ -54,7 +54,7 @@ export function checkTdx(ctx: CheckContext): CheckResult[] {
         'tdx-qgs',
         'warn',
         `${QGS_SOCKET} does not exist: QEMU will ask for quotes on vsock CID 2 port ${ctx.loaded.config.hypervisor.tdxQuoteGenerationServiceSocketPort || 4050}`,
-        'install and start Intel DCAP\'s tdx-qgs (Quote Generation Service) so guests can be attested',
+        "install and start Intel DCAP's tdx-qgs (Quote Generation Service) so guests can be attested",
       );
   return [result('tdx', 'ok', s.detail), qgs];
 }

@@ -24,7 +24,10 @@ const hex = (s: string): string => s.toLowerCase().replace(/^0x/, '');
 
 function driverOf(ctx: CheckContext, bdf: string): string | undefined {
   try {
-    return fs.readlinkSync(ctx.host.path(`/sys/bus/pci/devices/${bdf}/driver`)).split('/').pop();
+    return fs
+      .readlinkSync(ctx.host.path(`/sys/bus/pci/devices/${bdf}/driver`))
+      .split('/')
+      .pop();
   } catch {
     return undefined;
   }
@@ -71,7 +74,12 @@ function deviceWarning(ctx: CheckContext, d: FoundDevice): CheckResult {
   const p = d.problem!;
   const what = `${KIND_NAME[d.kind]} ${d.bdf} (${d.id})`;
   if (p.driver === 'vfio-pci') {
-    return result(`${d.kind} ${d.bdf}`, 'warn', `${what} is bound to vfio-pci but unusable: ${p.reason}`, iommuFix(ctx));
+    return result(
+      `${d.kind} ${d.bdf}`,
+      'warn',
+      `${what} is bound to vfio-pci but unusable: ${p.reason}`,
+      iommuFix(ctx),
+    );
   }
   const state = p.driver ? `is bound to ${p.driver}, not vfio-pci` : 'is not bound to any driver';
   return result(`${d.kind} ${d.bdf}`, 'warn', `${what} ${state}`, bindCommands(d.bdf, p.driver));
@@ -111,7 +119,14 @@ export function checkVfioDevices(ctx: CheckContext): CheckResult[] {
   const devices = foundDevices(ctx);
   if ('error' in devices) {
     const status = ctx.needs.gpus ? 'fail' : 'skip';
-    return [result('gpus', status, `cannot scan PCI devices: ${devices.error}`, ctx.needs.gpus ? 'run ccgpu check on the host, with /sys mounted' : '')];
+    return [
+      result(
+        'gpus',
+        status,
+        `cannot scan PCI devices: ${devices.error}`,
+        ctx.needs.gpus ? 'run ccgpu check on the host, with /sys mounted' : '',
+      ),
+    ];
   }
   const out: CheckResult[] = [];
   for (const kind of ['gpu', 'nvswitch'] as const) {

@@ -9,13 +9,25 @@ export function checkVhostVsock(ctx: CheckContext): CheckResult[] {
   const note = optional ? ' (optional: agent_transport = virtio-serial)' : '';
   const dev = ctx.host.path('/dev/vhost-vsock');
   if (!fs.existsSync(dev)) {
-    return [result('vhost-vsock', bad, `/dev/vhost-vsock does not exist${note}`, 'modprobe vhost_vsock (persist it in /etc/modules-load.d/vhost_vsock.conf)')];
+    return [
+      result(
+        'vhost-vsock',
+        bad,
+        `/dev/vhost-vsock does not exist${note}`,
+        'modprobe vhost_vsock (persist it in /etc/modules-load.d/vhost_vsock.conf)',
+      ),
+    ];
   }
   try {
     fs.closeSync(fs.openSync(dev, fs.constants.O_RDWR));
   } catch (e) {
     return [
-      result('vhost-vsock', bad, `/dev/vhost-vsock does not open read-write: ${errorMessage(e)}${note}`, 'run the runtime as root'),
+      result(
+        'vhost-vsock',
+        bad,
+        `/dev/vhost-vsock does not open read-write: ${errorMessage(e)}${note}`,
+        'run the runtime as root',
+      ),
     ];
   }
   return [result('vhost-vsock', 'ok', `/dev/vhost-vsock opens read-write${note}`)];

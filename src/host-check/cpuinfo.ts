@@ -20,7 +20,8 @@ export function parseCpuInfo(text: string): CpuInfo {
     if (!fields.has(key)) fields.set(key, line.slice(colon + 1).trim());
   }
   const flags = fields.get('flags');
-  if (flags === undefined) throw new Error('no "flags" line in the first processor block (expected an x86 /proc/cpuinfo)');
+  if (flags === undefined)
+    throw new Error('no "flags" line in the first processor block (expected an x86 /proc/cpuinfo)');
   return {
     vendor: fields.get('vendor_id') ?? '',
     modelName: fields.get('model name') ?? '',

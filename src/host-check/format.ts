@@ -9,7 +9,8 @@ export function formatHostCheckReport(report: HostCheckReport): string {
   const blocks = report.flavours.map((f) => {
     const head = `${f.flavour} (${f.config ?? 'no configuration'}; flavour from ${f.flavourSource})`;
     const lines = f.results.map(
-      (r) => `${LABEL[r.status].padEnd(5)}${r.check}: ${r.detail}${r.fix && (r.status === 'fail' || r.status === 'warn') ? ` fix: ${r.fix}` : ''}`,
+      (r) =>
+        `${LABEL[r.status].padEnd(5)}${r.check}: ${r.detail}${r.fix && (r.status === 'fail' || r.status === 'warn') ? ` fix: ${r.fix}` : ''}`,
     );
     const count = (s: CheckStatus): number => f.results.filter((r) => r.status === s).length;
     const tally = `${f.flavour}: ${f.ok ? 'ready' : 'NOT READY'} (${count('ok')} ok, ${count('warn')} warn, ${count('fail')} fail, ${count('skip')} skip)`;

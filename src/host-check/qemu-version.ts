@@ -30,7 +30,28 @@ export function versionAtLeast(v: QemuVersion, min: { major: number; minor: numb
   return v.major > min.major || (v.major === min.major && v.minor >= min.minor);
 }
 
-export type QemuVersionAnswer = { version: QemuVersion; output: string } | { error: string };
+export type QemuVersionAnswer =
+  | {
+      version: QemuVersion;
+      output: string;
+      /**
+       * User-creatable object types from `<binary> -object help` (e.g. `sev-snp-guest`, `tdx-guest`), or the reason
+       * they could not be listed.
+       */
+      objects: string[] | { error: string };
+    }
+  | { error: string };
+
+/** Parses `-object help`: the indented names after "List of user creatable objects:". */
+export function parseObjectHelp(output: string): string[] | undefined {
+  const lines = output.split('\n');
+  const start = lines.findIndex((l) => /^List of user creatable objects:/.test(l));
+  if (start < 0) return undefined;
+  return lines
+    .slice(start + 1)
+    .filter((l) => /^\s+\S/.test(l))
+    .map((l) => l.trim());
+}
 
 /** Runs `<binary> --version`, caching by path (checks of several flavours share a binary). */
 export type QemuVersionProbe = (binary: string) => Promise<QemuVersionAnswer>;
@@ -51,12 +72,31 @@ async function probe(binary: string, timeoutMs: number): Promise<QemuVersionAnsw
   try {
     const r = await runCommand(binary, ['--version'], { timeoutMs, allowFailure: true });
     const output = `${r.stdout}${r.stderr}`.trim();
-    if (r.code !== 0) return { error: `\`${binary} --version\` exited ${r.code}: ${output.split('\n')[0] || 'no output'}` };
+    if (r.code !== 0)
+      return { error: `\`${binary} --version\` exited ${r.code}: ${output.split('\n')[0] || 'no output'}` };
     const version = parseQemuVersion(output);
     if (!version) {
-      return { error: `\`${binary} --version\` printed no "QEMU emulator version X.Y" line: ${output.split('\n')[0] || 'no output'}` };
+      return {
+        error: `\`${binary} --version\` printed no "QEMU emulator version X.Y" line: ${output.split('\n')[0] || 'no output'}`,
+      };
     }
-    return { version, output };
+    return { version, output, objects: await listObjects(binary, timeoutMs) };
+  } catch (e) {
+    return { error: errorMessage(e) };
+  }
+}
+
+async function listObjects(binary: string, timeoutMs: number): Promise<string[] | { error: string }> {
+  try {
+    const r = await runCommand(binary, ['-object', 'help'], { timeoutMs, allowFailure: true });
+    const output = `${r.stdout}${r.stderr}`;
+    const objects = r.code === 0 ? parseObjectHelp(output) : undefined;
+    if (!objects) {
+      return {
+        error: `\`${binary} -object help\` exited ${r.code} without an object list: ${output.split('\n')[0] || 'no output'}`,
+      };
+    }
+    return objects;
   } catch (e) {
     return { error: errorMessage(e) };
   }

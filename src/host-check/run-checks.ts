@@ -3,7 +3,14 @@
  */
 import type { Logger } from 'pino';
 import { scanVfioPciFunctions } from '../../cdi/generator/index.js';
-import { FLAVOURS, loadConfig, loadConfigFile, shippedConfigPath, type Flavour, type LoadedConfig } from '../config/index.js';
+import {
+  FLAVOURS,
+  loadConfig,
+  loadConfigFile,
+  shippedConfigPath,
+  type Flavour,
+  type LoadedConfig,
+} from '../config/index.js';
 import { errorMessage } from '../errors/index.js';
 import { detectHostProtection } from '../hypervisor/qemu/index.js';
 import { checkCpu } from './check-cpu.js';
@@ -77,16 +84,16 @@ interface Target {
 function targets(opts: HostCheckOptions): Target[] {
   const flavours = opts.all ? [...FLAVOURS] : [...new Set(opts.flavours ?? [])];
   if (opts.configFile !== undefined && flavours.length > 1) {
-    throw new Error('--config names one configuration; check several flavours with --flavour/--all and their shipped configurations');
+    throw new Error(
+      '--config names one configuration; check several flavours with --flavour/--all and their shipped configurations',
+    );
   }
   if (flavours.length === 0) return [{ configFile: opts.configFile }];
   return flavours.map((flavour) => ({ flavour, configFile: opts.configFile ?? shippedConfigPath(flavour) }));
 }
 
 function load(t: Target, logger: Logger | undefined): LoadedConfig {
-  return t.configFile !== undefined
-    ? loadConfigFile(t.configFile, { logger })
-    : loadConfig({ logger });
+  return t.configFile !== undefined ? loadConfigFile(t.configFile, { logger }) : loadConfig({ logger });
 }
 
 export async function checkHost(opts: HostCheckOptions = {}): Promise<HostCheckReport> {
@@ -145,7 +152,14 @@ export async function checkHost(opts: HostCheckOptions = {}): Promise<HostCheckR
         results.push(...(await check(ctx)));
       } catch (e) {
         // A check that throws is a bug in it; report it as a failure rather than a pass (fail closed).
-        results.push(result(check.name.replace(/^check/, '').toLowerCase() || 'check', 'fail', `check crashed: ${errorMessage(e)}`, 'report this as a ccgpu bug'));
+        results.push(
+          result(
+            check.name.replace(/^check/, '').toLowerCase() || 'check',
+            'fail',
+            `check crashed: ${errorMessage(e)}`,
+            'report this as a ccgpu bug',
+          ),
+        );
       }
     }
     reports.push({

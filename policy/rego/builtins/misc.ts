@@ -2,47 +2,81 @@
 import { RObject, RSet, typeName, type Value } from '../value.js';
 import { def, fail, set, str, type Builtin } from './types.js';
 
-const UNITS: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
+/** Decimal SI suffixes of units.parse (case-sensitive: "m" is milli, "M" mega), as regorus accepts them. */
+const SI: Record<string, number> = {
+  Q: 1e30,
+  R: 1e27,
+  Y: 1e24,
+  Z: 1e21,
   E: 1e18,
-  ki: 2 ** 10,
-  Ki: 2 ** 10,
-  mi: 2 ** 20,
-  Mi: 2 ** 20,
-  gi: 2 ** 30,
-  Gi: 2 ** 30,
-  ti: 2 ** 40,
-  Ti: 2 ** 40,
-  pi: 2 ** 50,
-  Pi: 2 ** 50,
-  ei: 2 ** 60,
-  Ei: 2 ** 60,
+  e: 1e18,
+  P: 1e15,
+  p: 1e15,
+  T: 1e12,
+  t: 1e12,
+  G: 1e9,
+  g: 1e9,
+  M: 1e6,
+  K: 1e3,
+  k: 1e3,
+  h: 1e2,
+  da: 1e1,
+  d: 1e-1,
+  c: 1e-2,
+  m: 1e-3,
+  μ: 1e-6,
+  n: 1e-9,
+  f: 1e-15,
+  a: 1e-18,
+  z: 1e-21,
+  y: 1e-24,
+  r: 1e-27,
+  q: 1e-30,
+};
+/** Binary prefixes (case-insensitive, followed by "i"). */
+const BINARY: Record<string, number> = { k: 10, m: 20, g: 30, t: 40, p: 50, e: 60, z: 70, y: 80 };
+/** Decimal prefixes of units.parse_bytes (case-insensitive). */
+const BYTES_SI: Record<string, number> = {
+  q: 1e30,
+  r: 1e27,
+  y: 1e24,
+  z: 1e21,
+  e: 1e18,
+  p: 1e15,
+  t: 1e12,
+  g: 1e9,
+  m: 1e6,
+  k: 1e3,
 };
 
-function parseUnits(s: string, bytes: boolean): number {
-  let x = s.replace(/"/g, '').trim();
-  if (bytes) x = x.replace(/[bB]$/, '');
-  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)$/.exec(x);
+/**
+ * units.parse / units.parse_bytes with regorus semantics: surrounding double quotes are ignored, spaces are an
+ * error, an unknown suffix makes the call undefined.
+ */
+function parseUnits(s: string, bytes: boolean): number | undefined {
+  let x = s;
+  if (x.length >= 2 && x.startsWith('"') && x.endsWith('"')) x = x.slice(1, -1);
+  if (/\s/.test(x)) fail('spaces not allowed in resource string');
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(.*)$/su.exec(x);
   if (!m) fail(`could not parse ${JSON.stringify(s)} as a quantity`);
+  const n = Number((m as RegExpExecArray)[1]);
   let unit = (m as RegExpExecArray)[2] as string;
+  if (unit === '') return n;
   if (bytes) {
-    const lower = unit.toLowerCase();
-    unit = lower.endsWith('i') ? lower[0]!.toUpperCase() + 'i' : lower === 'k' ? 'k' : lower.toUpperCase();
-    if (unit === 'm' || unit === 'M') unit = 'M';
-  } else if (unit === 'm') {
-    unit = 'm';
+    if (/^[a-z]ib?$/i.test(unit)) {
+      const p = BINARY[(unit[0] as string).toLowerCase()];
+      return p === undefined ? undefined : n * 2 ** p;
+    }
+    if (/b$/i.test(unit)) unit = unit.slice(0, -1);
+    const mult = BYTES_SI[unit.toLowerCase()];
+    return mult === undefined ? undefined : Math.round(n * mult);
   }
-  const mult = UNITS[unit];
-  if (mult === undefined) fail(`unknown unit ${JSON.stringify((m as RegExpExecArray)[2])}`);
-  const v = Number((m as RegExpExecArray)[1]) * (mult as number);
-  return bytes ? Math.round(v) : v;
+  if (/^[a-z]i$/i.test(unit)) {
+    const p = BINARY[(unit[0] as string).toLowerCase()];
+    return p === undefined ? undefined : n * 2 ** p;
+  }
+  const mult = SI[unit];
+  return mult === undefined ? undefined : n * mult;
 }
 
 export const miscBuiltins: Builtin[] = [

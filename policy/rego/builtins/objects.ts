@@ -1,5 +1,5 @@
 /** Object builtins, json.filter/remove and json.patch (RFC 6902). */
-import { equal, RObject, RSet, type Value } from '../value.js';
+import { equal, formatValue, RObject, RSet, toJS, type Value } from '../value.js';
 import { arr, collection, def, fail, obj, type Builtin } from './types.js';
 
 function copyObj(o: RObject): RObject {
@@ -50,28 +50,24 @@ function paths(v: Value): Value[][] {
   });
 }
 
-function segIndex(v: Value, seg: Value): Value | undefined {
-  if (Array.isArray(v)) {
-    const n = typeof seg === 'number' ? seg : Number(seg);
-    return Number.isInteger(n) ? v[n] : undefined;
-  }
-  if (v instanceof RObject) return v.get(seg);
-  return undefined;
-}
-
+/**
+ * json.filter with regorus semantics: array elements are selected by their decimal index string only, set
+ * members by value (and filtered further when the path goes on).
+ */
 function filterPaths(v: Value, ps: Value[][]): Value {
   if (ps.some((p) => p.length === 0)) return v;
+  const key = (x: Value): string => formatValue(x, false);
   const groups = new Map<string, { seg: Value; rest: Value[][] }>();
   for (const p of ps) {
-    const key = JSON.stringify(p[0]);
-    const g = groups.get(key) ?? { seg: p[0] as Value, rest: [] };
+    const k = key(p[0] as Value);
+    const g = groups.get(k) ?? { seg: p[0] as Value, rest: [] };
     g.rest.push(p.slice(1));
-    groups.set(key, g);
+    groups.set(k, g);
   }
   if (v instanceof RObject) {
     const out = new RObject();
     for (const [k, x] of v.entries()) {
-      const g = groups.get(JSON.stringify(k));
+      const g = groups.get(key(k));
       if (g) out.set(k, filterPaths(x, g.rest));
     }
     return out;
@@ -79,12 +75,19 @@ function filterPaths(v: Value, ps: Value[][]): Value {
   if (Array.isArray(v)) {
     const out: Value[] = [];
     v.forEach((x, i) => {
-      const g = groups.get(JSON.stringify(String(i))) ?? groups.get(JSON.stringify(i));
+      const g = groups.get(key(String(i)));
       if (g) out.push(filterPaths(x, g.rest));
     });
     return out;
   }
-  if (v instanceof RSet) return new RSet(v.sorted().filter((x) => groups.has(JSON.stringify(x))));
+  if (v instanceof RSet) {
+    const out = new RSet();
+    for (const x of v.sorted()) {
+      const g = groups.get(key(x));
+      if (g) out.add(filterPaths(x, g.rest));
+    }
+    return out;
+  }
   return v;
 }
 
@@ -125,47 +128,78 @@ export function parsePointer(p: Value): Value[] {
   return p.slice(1).split('/').map(unescapePtr);
 }
 
-function getAt(doc: Value, path: Value[]): Value | undefined {
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Child of a container addressed by one patch path segment: array indices are integers (or their canonical
+ * decimal strings, no leading zeros), object keys are any value, set members are addressed by value.
+ */
+function patchChild(v: Value, seg: Value): Value | undefined {
+  if (Array.isArray(v)) {
+    const i = arrayIndex(seg);
+    return i === undefined ? undefined : v[i];
+  }
+  if (v instanceof RObject) return v.get(seg);
+  if (v instanceof RSet) return v.has(seg) ? seg : undefined;
+  return undefined;
+}
+
+function arrayIndex(seg: Value): number | undefined {
+  if (typeof seg === 'number') return Number.isInteger(seg) && seg >= 0 ? seg : undefined;
+  if (typeof seg === 'string' && ARRAY_INDEX.test(seg)) return Number(seg);
+  return undefined;
+}
+
+function getAt(doc: Value | undefined, path: Value[]): Value | undefined {
   let cur: Value | undefined = doc;
   for (const seg of path) {
     if (cur === undefined) return undefined;
-    cur = segIndex(cur, seg);
+    cur = patchChild(cur, seg);
   }
   return cur;
 }
 
+function showPath(path: Value[]): string {
+  return '/' + path.map((p) => (typeof p === 'string' ? p : JSON.stringify(toJS(p)))).join('/');
+}
+
 /** Returns a copy of `doc` with `f` applied to the container at `path[:-1]`. */
-function updateAt(doc: Value, path: Value[], f: (parent: Value, last: Value) => Value): Value {
-  if (path.length === 0) fail('JSON patch: cannot modify the document root this way');
+function updateAt(doc: Value | undefined, path: Value[], f: (parent: Value, last: Value) => Value): Value {
+  if (doc === undefined) fail('JSON patch: the document was removed');
   const rec = (cur: Value, i: number): Value => {
     if (i === path.length - 1) return f(cur, path[i] as Value);
     const seg = path[i] as Value;
-    const child = segIndex(cur, seg);
-    if (child === undefined) fail(`JSON patch: path ${path.map(String).join('/')} does not exist`);
+    const child = patchChild(cur, seg);
+    if (child === undefined) fail(`JSON patch: path ${showPath(path)} does not exist`);
     const nc = rec(child as Value, i + 1);
     if (Array.isArray(cur)) {
       const out = cur.slice();
-      out[Number(seg)] = nc;
+      out[arrayIndex(seg) as number] = nc;
+      return out;
+    }
+    if (cur instanceof RSet) {
+      // a set member changed: it is a different member now
+      const out = new RSet([...cur.map.values()].filter((x) => !equal(x, seg)));
+      out.add(nc);
       return out;
     }
     const o = copyObj(cur as RObject);
     o.set(seg, nc);
     return o;
   };
-  return rec(doc, 0);
+  return rec(doc as Value, 0);
 }
 
-function addOp(doc: Value, path: Value[], value: Value): Value {
+function addOp(doc: Value | undefined, path: Value[], value: Value): Value {
   if (path.length === 0) return value;
   return updateAt(doc, path, (parent, last) => {
     if (Array.isArray(parent)) {
       const out = parent.slice();
       if (last === '-') out.push(value);
       else {
-        const i = Number(last);
-        if (!Number.isInteger(i) || i < 0 || i > parent.length)
-          fail(`JSON patch: array index ${String(last)} out of range`);
-        out.splice(i, 0, value);
+        const i = arrayIndex(last);
+        if (i === undefined || i > parent.length) fail(`JSON patch: array index ${String(last)} out of range`);
+        out.splice(i as number, 0, value);
       }
       return out;
     }
@@ -174,34 +208,49 @@ function addOp(doc: Value, path: Value[], value: Value): Value {
       o.set(last, value);
       return o;
     }
-    if (parent instanceof RSet) return new RSet([...parent.map.values(), value]);
+    if (parent instanceof RSet) {
+      // a set member is addressed by value: adding under a key means adding that very value
+      if (!equal(last, value)) fail('JSON patch: a set member can only be added under its own value');
+      return new RSet([...parent.map.values(), value]);
+    }
     return fail('JSON patch: parent of the target is not a container');
   });
 }
 
-function removeOp(doc: Value, path: Value[]): Value {
+/** Removes the target; removing the root leaves no document (undefined). */
+function removeOp(doc: Value | undefined, path: Value[]): Value | undefined {
+  if (path.length === 0) {
+    if (doc === undefined) fail('JSON patch: the document was removed');
+    return undefined;
+  }
   return updateAt(doc, path, (parent, last) => {
     if (Array.isArray(parent)) {
-      const i = Number(last);
-      if (!Number.isInteger(i) || i < 0 || i >= parent.length)
-        fail(`JSON patch: cannot remove missing index ${String(last)}`);
+      const i = arrayIndex(last);
+      if (i === undefined || i >= parent.length) fail(`JSON patch: cannot remove missing index ${String(last)}`);
       const out = parent.slice();
-      out.splice(i, 1);
+      out.splice(i as number, 1);
       return out;
     }
     if (parent instanceof RObject) {
-      if (!parent.has(last)) fail(`JSON patch: cannot remove missing key ${JSON.stringify(last)}`);
+      if (!parent.has(last)) fail(`JSON patch: cannot remove missing key ${JSON.stringify(toJS(last))}`);
       const o = copyObj(parent);
       o.delete(last);
       return o;
     }
+    if (parent instanceof RSet) {
+      if (!parent.has(last)) fail(`JSON patch: cannot remove missing set member ${JSON.stringify(toJS(last))}`);
+      return new RSet([...parent.map.values()].filter((x) => !equal(x, last)));
+    }
     return fail('JSON patch: parent of the target is not a container');
   });
 }
 
-/** Applies an RFC 6902 patch (array of operation objects) to a value; throws BuiltinError on failure. */
-export function applyJsonPatch(doc: Value, patch: Value): Value {
-  let cur = doc;
+/**
+ * Applies an RFC 6902 patch (array of operation objects) to a value; throws BuiltinError on failure. Returns
+ * undefined when the patch removed the document root and did not add a new one.
+ */
+export function applyJsonPatch(doc: Value, patch: Value): Value | undefined {
+  let cur: Value | undefined = doc;
   for (const op of arr(patch, 2)) {
     const o = obj(op, 2);
     const kind = o.get('op');
@@ -239,7 +288,7 @@ export function applyJsonPatch(doc: Value, patch: Value): Value {
         break;
       }
       default:
-        fail(`JSON patch: unknown op ${JSON.stringify(kind ?? null)}`);
+        fail(`JSON patch: unknown op ${JSON.stringify(toJS(kind ?? null))}`);
     }
   }
   return cur;

@@ -50,17 +50,37 @@ function findAll(r: RE2JS, s: string, n: number): Array<{ start: number; end: nu
   return out;
 }
 
+/**
+ * regex.match results per compiled pattern. Policies test the same strings against the same patterns over and over
+ * (every env var against every allowed pattern, for each container), and matching is a pure function, so results
+ * are remembered: a bounded number of entries per pattern, short subjects only.
+ */
+const matchMemo = new Map<string, Map<string, boolean>>();
+const MEMO_PATTERNS = 2048;
+const MEMO_ENTRIES = 512;
+const MEMO_MAX_SUBJECT = 4096;
+
+function regexMatch(ctx: BuiltinContext, p: Value, s: Value): boolean {
+  const r = re(ctx, p);
+  const pattern = p as string;
+  const subject = str(s, 2);
+  if (subject.length > MEMO_MAX_SUBJECT) return r.matcher(subject).find();
+  let memo = matchMemo.get(pattern);
+  if (!memo) {
+    if (matchMemo.size >= MEMO_PATTERNS) matchMemo.clear();
+    matchMemo.set(pattern, (memo = new Map()));
+  }
+  const hit = memo.get(subject);
+  if (hit !== undefined) return hit;
+  const out = r.matcher(subject).find();
+  if (memo.size >= MEMO_ENTRIES) memo.clear();
+  memo.set(subject, out);
+  return out;
+}
+
 export const regexBuiltins: Builtin[] = [
-  def('regex.match', 2, ([p, s], ctx) =>
-    re(ctx, p as Value)
-      .matcher(str(s as Value, 2))
-      .find(),
-  ),
-  def('re_match', 2, ([p, s], ctx) =>
-    re(ctx, p as Value)
-      .matcher(str(s as Value, 2))
-      .find(),
-  ),
+  def('regex.match', 2, ([p, s], ctx) => regexMatch(ctx, p as Value, s as Value)),
+  def('re_match', 2, ([p, s], ctx) => regexMatch(ctx, p as Value, s as Value)),
   def('regex.is_valid', 1, ([p], ctx) => {
     if (typeof p !== 'string') return false;
     try {

@@ -33,7 +33,8 @@ function goVerb(verb: string, flags: string, width: string, prec: string | undef
       break;
     case 'f':
     case 'F':
-      s = num(arg).toFixed(prec === undefined ? 6 : Number(prec));
+      // regorus prints the shortest representation when no precision is given
+      s = prec === undefined ? String(num(arg)) : num(arg).toFixed(Number(prec));
       break;
     case 'e':
       s = num(arg)
@@ -50,7 +51,7 @@ function goVerb(verb: string, flags: string, width: string, prec: string | undef
       if (verb === 'X') s = s.toUpperCase();
       break;
     case 'o':
-      s = Math.trunc(num(arg)).toString(8);
+      s = '0O' + Math.trunc(num(arg)).toString(8); // regorus renders %o like Go's %O
       break;
     case 'b':
       s = Math.trunc(num(arg)).toString(2);
@@ -85,7 +86,7 @@ export function sprintf(format: string, args: Value[]): string {
     /%([-+# 0]*)(\d*)(?:\.(\d+))?([a-zA-Z%])/g,
     (_m, flags: string, width: string, prec: string | undefined, verb: string) => {
       if (verb === '%') return '%';
-      if (i >= args.length) return `%!${verb}(MISSING)`;
+      if (i >= args.length) fail(`no argument specified for format verb ${i}`);
       return goVerb(verb, flags, width, prec, args[i++] as Value);
     },
   );
@@ -106,7 +107,10 @@ export const stringBuiltins: Builtin[] = [
     const x = str(s as Value);
     const old = str(o as Value, 2);
     const rep = str(n as Value, 3);
-    return old === '' || x.includes(old) ? x.split(old).join(rep) : x;
+    // an empty pattern matches before every character and at the end (Rust's and Go's str replace)
+    if (old === '') return x === '' ? rep : rep + [...x].join(rep) + rep;
+    // a function replacer: `$&`, `$1`... in the replacement are literal text here
+    return x.includes(old) ? x.replaceAll(old, () => rep) : x;
   }),
   def('strings.replace_n', 2, ([pats, s]) => {
     let out = str(s as Value, 2);
@@ -148,8 +152,9 @@ export const stringBuiltins: Builtin[] = [
   }),
   def('indexof', 2, ([s, sub]) => {
     const a = str(s as Value);
+    const b = str(sub as Value, 2);
     if (a === '') return -1; // as regorus: nothing is found in the empty string
-    const i = a.indexOf(str(sub as Value, 2));
+    const i = a.indexOf(b);
     return i < 0 ? -1 : cps(a.slice(0, i)).length;
   }),
   def('indexof_n', 2, ([s, sub]) => {

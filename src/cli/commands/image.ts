@@ -9,6 +9,7 @@ import {
   defaultAgentEntry,
   defaultCacheDir,
   DEFAULT_KERNEL_PACKAGE,
+  GUEST_NATIVE_ADDON_PATH,
   type Compression,
 } from '../../guest-image/index.js';
 import type { RootfsType } from '../../guest-image/index.js';
@@ -17,10 +18,12 @@ import { createLogger } from '../../log/index.js';
 const USAGE = `usage:
   ccgpu image build [--output DIR] [--agent FILE] [--rootfs erofs|ext4] [--json]
                     [--cache-dir DIR] [--kernel-package PKG | --kernel-deb FILE] [--compression zstd|gzip|none]
-                    [--no-runc] [--force]
+                    [--no-runc] [--no-native] [--force]
       build the guest kernel + initramfs (and a read-only rootfs image with --rootfs); cached by content hash
       in --cache-dir (default $CCGPU_CACHE_DIR or ~/.cache/ccgpu/guest, now ${defaultCacheDir()}).
       --agent defaults to src/agent/main.ts; --kernel-package defaults to ${DEFAULT_KERNEL_PACKAGE}.
+      The native addon (native/build/Release/ccgpu_native.node, when built) goes to ${GUEST_NATIVE_ADDON_PATH};
+      --no-native leaves it out.
 `;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
@@ -43,6 +46,7 @@ async function build(argv: string[]): Promise<number> {
       'kernel-deb': { type: 'string' },
       compression: { type: 'string' },
       'no-runc': { type: 'boolean', default: false },
+      'no-native': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -65,6 +69,7 @@ async function build(argv: string[]): Promise<number> {
     rootfs: oneOf<RootfsType>('--rootfs', values.rootfs, ['erofs', 'ext4']),
     compression: oneOf<Compression>('--compression', values.compression, ['zstd', 'gzip', 'none']),
     runcBinary: values['no-runc'] ? false : undefined,
+    nativeAddon: values['no-native'] ? false : undefined,
     force: values.force,
     logger: createLogger({ name: 'ccgpu-image', pretty: !values.json || process.env.CCGPU_LOG_FORMAT === 'pretty' }),
   });

@@ -5,7 +5,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SampleAttester } from '../../../attestation/agent/index.js';
+import {
+  checkInitdataBinding,
+  detectAttester,
+  SampleAttester,
+  type Attester,
+  type SnpAttester,
+  type TdxAttester,
+} from '../../../attestation/agent/index.js';
+import { guestDeviceIoctl, nativeAvailable } from '../../../native/index.js';
 import { parseInitdataToml } from '../../../attestation/initdata/index.js';
 import {
   buildKbsServerOptions,
@@ -15,7 +23,6 @@ import {
   KbsServer,
   loadKbsConfig,
   parseListen,
-  defaultRegoEngineFactory,
   type KbsConfig,
 } from '../../../attestation/kbs/index.js';
 import { errorMessage } from '../../errors/index.js';
@@ -32,16 +39,19 @@ commands:
       --insecure-admin     accept admin requests without authentication (development only)
       --reference-values F JSON reference values for the attestation policy
       --resource-policy F  Rego resource policy      --attestation-policy F  Rego attestation policy
-      --allow-list F       fail-closed allow list (used when no Rego engine is available)
+      --allow-list F       fail-closed JSON allow list instead of the Rego resource policy
       --insecure-allow-sample  let the software-only sample TEE receive resources (INSECURE)
       --tls-cert F --tls-key F
+      --amd-cert-chain F|DIR  AMD ASK/ARK/ASVK PEM bundle(s) for SNP   --snp-kds  fetch VCEKs from AMD KDS
+      --tdx-collateral-dir DIR  Intel tcbInfo / QE identity for TDX    --tdx-pcs  fetch them from Intel PCS
   set-resource --url URL --admin-key PEM --path REPO/TYPE/TAG (--file F | --value V)
   delete-resource --url URL --admin-key PEM --path REPO/TYPE/TAG
   set-resource-policy --url URL --admin-key PEM --file F.rego
   set-attestation-policy --url URL --admin-key PEM --file F.rego [--id default_cpu]
   set-reference-values --url URL --admin-key PEM --file F.json
-  get-resource --url URL --path REPO/TYPE/TAG [--initdata F.toml] [--cert PEM]
-                           development client: RCAR with the INSECURE sample attester, resource to stdout
+  get-resource --url URL --path REPO/TYPE/TAG [--initdata F.toml] [--cert PEM] [--attester sample|auto]
+                           client: RCAR, resource to stdout. sample (default) is software only and INSECURE;
+                           auto uses this guest's TEE (configfs-tsm, /dev/sev-guest, /dev/tdx_guest)
   admin-keygen --out PREFIX  writes PREFIX.key (Ed25519 private PEM, 0600) and PREFIX.pub
 `;
 
@@ -49,8 +59,12 @@ type Opts = NonNullable<ParseArgsConfig['options']>;
 const ADMIN: Opts = { url: { type: 'string' }, 'admin-key': { type: 'string' }, cert: { type: 'string' } };
 
 function parse(args: string[], options: Opts): Record<string, string | boolean | undefined> {
-  return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
-    .values as Record<string, string | boolean | undefined>;
+  return parseArgs({
+    args,
+    options: { ...options, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  }).values as Record<string, string | boolean | undefined>;
 }
 
 function need(v: Record<string, unknown>, k: string): string {
@@ -79,9 +93,14 @@ async function serve(args: string[]): Promise<number> {
     'insecure-allow-sample': { type: 'boolean' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'amd-cert-chain': { type: 'string' },
+    'snp-kds': { type: 'boolean' },
+    'tdx-collateral-dir': { type: 'string' },
+    'tdx-pcs': { type: 'boolean' },
   });
-  if (v.help) return process.stdout.write(USAGE), 0;
-  const cfg: KbsConfig = typeof v.config === 'string' ? loadKbsConfig(v.config) : { ...KBS_CONFIG_DEFAULTS, file: '(command line)' };
+  if (v.help) return (process.stdout.write(USAGE), 0);
+  const cfg: KbsConfig =
+    typeof v.config === 'string' ? loadKbsConfig(v.config) : { ...KBS_CONFIG_DEFAULTS, file: '(command line)' };
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   if (s('listen')) cfg.listen = parseListen(s('listen')!, '(command line)', '--listen');
   if (s('resource-dir')) cfg.resourceDir = s('resource-dir')!;
@@ -93,12 +112,19 @@ async function serve(args: string[]): Promise<number> {
   if (s('allow-list')) cfg.allowList = s('allow-list')!;
   if (v['insecure-allow-sample']) cfg.insecureAllowSample = true;
   if (s('tls-cert') || s('tls-key')) cfg.tls = { cert: need(v, 'tls-cert'), key: need(v, 'tls-key') };
+  cfg.verifier = { ...cfg.verifier };
+  if (s('amd-cert-chain')) cfg.verifier.amdCertChain = s('amd-cert-chain')!;
+  if (s('tdx-collateral-dir')) cfg.verifier.tdxCollateralDir = s('tdx-collateral-dir')!;
+  if (v['snp-kds']) cfg.verifier.snpKds = true;
+  if (v['tdx-pcs']) cfg.verifier.tdxPcs = true;
   const logger = createLogger({ name: 'ccgpu-kbs' });
-  const server = new KbsServer(buildKbsServerOptions(cfg, { logger, ...(defaultRegoEngineFactory ? { regoEngineFactory: defaultRegoEngineFactory } : {}) }));
+  const server = new KbsServer(buildKbsServerOptions(cfg, { logger }));
   const url = await server.listen(cfg.listen.port, cfg.listen.host);
   process.stdout.write(`KBS listening on ${url} (policy: ${server.policy.kind}, admin: ${cfg.admin.mode})\n`);
-  if (cfg.admin.mode === 'insecure-allow-all') process.stdout.write('WARNING: the admin API is unauthenticated (--insecure-admin)\n');
-  if (cfg.insecureAllowSample) process.stdout.write('WARNING: the software-only sample TEE may receive resources (INSECURE)\n');
+  if (cfg.admin.mode === 'insecure-allow-all')
+    process.stdout.write('WARNING: the admin API is unauthenticated (--insecure-admin)\n');
+  if (cfg.insecureAllowSample)
+    process.stdout.write('WARNING: the software-only sample TEE may receive resources (INSECURE)\n');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -108,9 +134,14 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function admin(sub: string, args: string[]): Promise<number> {
-  const extra: Opts = { path: { type: 'string' }, file: { type: 'string' }, value: { type: 'string' }, id: { type: 'string' } };
+  const extra: Opts = {
+    path: { type: 'string' },
+    file: { type: 'string' },
+    value: { type: 'string' },
+    id: { type: 'string' },
+  };
   const v = parse(args, { ...ADMIN, ...extra });
-  if (v.help) return process.stdout.write(USAGE), 0;
+  if (v.help) return (process.stdout.write(USAGE), 0);
   const c = adminClient(v);
   try {
     switch (sub) {
@@ -126,7 +157,10 @@ async function admin(sub: string, args: string[]): Promise<number> {
         await c.setResourcePolicy(readFileSync(need(v, 'file'), 'utf8'));
         break;
       case 'set-attestation-policy':
-        await c.setAttestationPolicy(readFileSync(need(v, 'file'), 'utf8'), typeof v.id === 'string' ? v.id : undefined);
+        await c.setAttestationPolicy(
+          readFileSync(need(v, 'file'), 'utf8'),
+          typeof v.id === 'string' ? v.id : undefined,
+        );
         break;
       case 'set-reference-values':
         await c.setReferenceValues(JSON.parse(readFileSync(need(v, 'file'), 'utf8')) as Record<string, unknown>);
@@ -140,14 +174,31 @@ async function admin(sub: string, args: string[]): Promise<number> {
 }
 
 async function getResource(args: string[]): Promise<number> {
-  const v = parse(args, { url: { type: 'string' }, path: { type: 'string' }, initdata: { type: 'string' }, cert: { type: 'string' } });
-  if (v.help) return process.stdout.write(USAGE), 0;
+  const v = parse(args, {
+    url: { type: 'string' },
+    path: { type: 'string' },
+    initdata: { type: 'string' },
+    cert: { type: 'string' },
+    attester: { type: 'string' },
+  });
+  if (v.help) return (process.stdout.write(USAGE), 0);
   const toml = typeof v.initdata === 'string' ? readFileSync(v.initdata, 'utf8') : undefined;
   const initdata = toml !== undefined ? parseInitdataToml(toml) : undefined;
-  process.stderr.write('WARNING: using the sample attester (software only, INSECURE)\n');
+  const kind = typeof v.attester === 'string' ? v.attester : 'sample';
+  if (kind !== 'sample' && kind !== 'auto')
+    throw new Error(`--attester must be sample or auto, got ${JSON.stringify(kind)}`);
+  let attester: Attester;
+  if (kind === 'auto') {
+    // this guest's TEE; the INSECURE sample attester is never chosen implicitly
+    attester = await detectAttester(nativeAvailable() ? { ioctl: guestDeviceIoctl } : {});
+    if (initdata) await checkInitdataBinding(attester as SnpAttester | TdxAttester, initdata.digest);
+  } else {
+    process.stderr.write('WARNING: using the sample attester (software only, INSECURE)\n');
+    attester = new SampleAttester(initdata ? { initdataDigest: initdata.digest } : {});
+  }
   const client = new KbsClient({
     url: need(v, 'url'),
-    attester: new SampleAttester(initdata ? { initdataDigest: initdata.digest } : {}),
+    attester,
     ...(toml !== undefined ? { initdataToml: toml } : {}),
     ...(typeof v.cert === 'string' ? { certPem: readFileSync(v.cert, 'utf8') } : {}),
     retry: { attempts: 3 },
@@ -162,7 +213,7 @@ async function getResource(args: string[]): Promise<number> {
 
 function keygen(args: string[]): number {
   const v = parse(args, { out: { type: 'string' } });
-  if (v.help) return process.stdout.write(USAGE), 0;
+  if (v.help) return (process.stdout.write(USAGE), 0);
   const out = need(v, 'out');
   const kp = generateKeyPairSync('ed25519');
   writeFileSync(`${out}.key`, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });

@@ -1,6 +1,7 @@
 /**
  * `ccgpu policy generate`: genpolicy-compatible flags; all work is done by `policy/genpolicy`.
- * Called from the `generate` branch of `ccgpu policy`.
+ * Called from the `generate` branch of `ccgpu policy` (`runGenerate`); `run` is the same entry point under the
+ * name every command file exports.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -106,3 +107,6 @@ export async function runGenerate(argv: string[]): Promise<number> {
   for (const s of result.skipped) process.stderr.write(`${s}: runtimeClassName not selected, left unchanged\n`);
   return 0;
 }
+
+/** The command entry point (same as `runGenerate`). */
+export const run: (argv: string[]) => Promise<number> = runGenerate;

@@ -1,11 +1,13 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- decoded tokens and JWEs are inspected as plain JSON */
 /**
  * End to end on loopback: a real `ccgpu kbs serve` process and the guest-side client (sample attester), CDH and
  * sealed secrets. Covers: auth → attest → token → resource JWE decrypted; a sealed secret (ours and the Kata CI
  * vector) unsealed through it; refusals when the policy refuses the sample TEE, on nonce replay, without cookie.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,11 +35,24 @@ interface Kbs {
 }
 
 async function startKbs(dir: string, extra: string[]): Promise<Kbs> {
-  const proc = spawn(tsx, ['src/cli/main.ts', 'kbs', 'serve', '--listen', '127.0.0.1:0', '--resource-dir', path.join(dir, 'resources'), ...extra], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CCGPU_LOG_LEVEL: 'info' },
-  });
+  const proc = spawn(
+    tsx,
+    [
+      'src/cli/main.ts',
+      'kbs',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--resource-dir',
+      path.join(dir, 'resources'),
+      ...extra,
+    ],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CCGPU_LOG_LEVEL: 'info' },
+    },
+  );
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -71,10 +86,9 @@ const admin = generateKeyPairSync('ed25519');
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'kbs-e2e-'));
   writeFileSync(path.join(dir, 'admin.pub'), admin.publicKey.export({ format: 'pem', type: 'spki' }));
-  writeFileSync(path.join(dir, 'allow.json'), JSON.stringify({ allow: [{ path: 'default/*/*', tees: ['sample'] }] }));
   const common = ['--admin-public-key', path.join(dir, 'admin.pub')];
   [open, strict] = await Promise.all([
-    startKbs(path.join(dir, 'open'), [...common, '--insecure-allow-sample', '--allow-list', path.join(dir, 'allow.json')]),
+    startKbs(path.join(dir, 'open'), [...common, '--insecure-allow-sample']),
     startKbs(path.join(dir, 'strict'), common),
   ]);
   const adminPem = admin.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -82,7 +96,10 @@ beforeAll(async () => {
     const a = new KbsAdminClient(k.url, adminPem);
     await a.setResource('default/key/db-password', Buffer.from('s3cr3t-db-password'));
     await a.setResource('default/sealed-secret/test', Buffer.from('unsealed_secret'));
-    await a.setResource('default/signing-key/sealed-secret', readFileSync(path.join(vectors, 'signing-public.jwk.json')));
+    await a.setResource(
+      'default/signing-key/sealed-secret',
+      readFileSync(path.join(vectors, 'signing-public.jwk.json')),
+    );
     await a.close();
   }
 }, 60_000);
@@ -135,6 +152,9 @@ describe('KBS end to end on loopback (ccgpu kbs serve + guest client, sample TEE
       await client.close();
     }
     expect(open.output()).toMatch(/INSECURE/);
+    expect(open.output()).toMatch(/policy: rego/);
+    // no secret value, token or cookie reaches the log
+    expect(open.output()).not.toMatch(/s3cr3t-db-password|kbs-session-id=[0-9a-f]{32}|eyJ[A-Za-z0-9_-]{20,}\./);
   });
 
   it('unseals the Kata CI sealed secret and our own signed sealed secret through the KBS', async () => {
@@ -146,7 +166,10 @@ describe('KBS end to end on loopback (ccgpu kbs serve + guest client, sample TEE
       const a = new KbsAdminClient(open.url, admin.privateKey);
       await a.setResource('default/signing-key/ours', Buffer.from(JSON.stringify(publicJwk)));
       await a.close();
-      const sealed = await sealSecret(buildVaultPayload('kbs:///default/key/db-password'), { kid: 'kbs:///default/signing-key/ours', privateJwk });
+      const sealed = await sealSecret(buildVaultPayload('kbs:///default/key/db-password'), {
+        kid: 'kbs:///default/signing-key/ours',
+        privateJwk,
+      });
       const env = await unsealEnv([`DB=${sealed}`, 'B=notsealed.x', 'PATH=/bin'], cdh);
       expect(env).toEqual(['DB=s3cr3t-db-password', 'B=notsealed.x', 'PATH=/bin']);
     } finally {
@@ -160,7 +183,9 @@ describe('KBS end to end on loopback (ccgpu kbs serve + guest client, sample TEE
       const err = await client.getResource('default/key/db-password').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KbsError);
       expect((err as KbsError).variant).toBe('PolicyDeny');
-      await expect(cdh.unsealSecret(readFileSync(path.join(vectors, 'precreated-test.sealed'), 'utf8').trim())).rejects.toThrow(/policy denied/);
+      await expect(
+        cdh.unsealSecret(readFileSync(path.join(vectors, 'precreated-test.sealed'), 'utf8').trim()),
+      ).rejects.toThrow(/policy denied/);
     } finally {
       await client.close();
     }
@@ -169,16 +194,32 @@ describe('KBS end to end on loopback (ccgpu kbs serve + guest client, sample TEE
   it('is refused when the nonce is replayed or the session cookie is missing', async () => {
     const api = open.url + '/kbs/v0';
     const auth = async () => {
-      const r = await fetch(api + '/auth', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': '' }) });
-      return { nonce: ((await r.json()) as { nonce: string }).nonce, cookie: r.headers.get('set-cookie')!.split(';')[0]! };
+      const r = await fetch(api + '/auth', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': '' }),
+      });
+      return {
+        nonce: ((await r.json()) as { nonce: string }).nonce,
+        cookie: r.headers.get('set-cookie')!.split(';')[0]!,
+      };
     };
     const tee = generateTeeKeyPair();
     const attestation = async (nonce: string) => ({
       'runtime-data': { nonce, 'tee-pubkey': tee.publicJwk },
-      'tee-evidence': { primary_evidence: await new SampleAttester().getEvidence(runtimeDataDigest(primaryRuntimeData(nonce, tee.publicJwk, ''))), additional_evidence: '' },
+      'tee-evidence': {
+        primary_evidence: await new SampleAttester().getEvidence(
+          runtimeDataDigest(primaryRuntimeData(nonce, tee.publicJwk, '')),
+        ),
+        additional_evidence: '',
+      },
     });
     const attest = (body: unknown, cookie?: string) =>
-      fetch(api + '/attest', { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
+      fetch(api + '/attest', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+        body: JSON.stringify(body),
+      });
     const s1 = await auth();
     const first = await attestation(s1.nonce);
     expect((await attest(first, s1.cookie)).status).toBe(200);
@@ -197,4 +238,52 @@ describe('KBS end to end on loopback (ccgpu kbs serve + guest client, sample TEE
     expect(noCookie.status).toBe(401);
     expect(((await noCookie.json()) as { type: string }).type).toMatch(/errors\/MissingCookie$/);
   });
+
+  it('ccgpu kbs set-resource (admin JWT) and get-resource (development client) work against the server', async () => {
+    const run = promisify(execFile);
+    const keyFile = path.join(dir, 'admin.key');
+    writeFileSync(keyFile, admin.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    const cli = (args: string[]) =>
+      run(tsx, ['src/cli/main.ts', 'kbs', ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, CCGPU_LOG_LEVEL: 'error' },
+      });
+    const set = await cli([
+      'set-resource',
+      '--url',
+      open.url,
+      '--admin-key',
+      keyFile,
+      '--path',
+      'default/cli/one',
+      '--value',
+      'from-the-cli',
+    ]);
+    expect(set.stdout).toMatch(/set-resource: ok/);
+    const get = await cli(['get-resource', '--url', open.url, '--path', 'default/cli/one']);
+    expect(get.stdout).toBe('from-the-cli');
+    expect(get.stderr).toMatch(/sample attester \(software only, INSECURE\)/);
+    const refused = await cli(['get-resource', '--url', strict.url, '--path', 'default/key/db-password']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((refused as { code: number }).code).toBe(1);
+    expect((refused as { stderr: string }).stderr).toMatch(/policy denied/);
+    const noAdmin = await cli(['set-resource', '--url', open.url, '--path', 'default/cli/two', '--value', 'x']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((noAdmin as { stderr: string }).stderr).toMatch(/AdminAuth|admin/i);
+    if (!['/dev/sev-guest', '/dev/tdx_guest', '/sys/kernel/config/tsm/report'].some((p) => existsSync(p))) {
+      // not a TEE guest: --attester auto refuses rather than falling back to the sample attester
+      const auto = await cli([
+        'get-resource',
+        '--url',
+        open.url,
+        '--path',
+        'default/cli/one',
+        '--attester',
+        'auto',
+      ]).catch((e: { code: number; stderr: string }) => e);
+      expect((auto as { stderr: string }).stderr).toMatch(/no TEE found/);
+    }
+  }, 60_000);
 });

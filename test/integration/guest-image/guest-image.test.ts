@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import {
   buildGuestImage,
   bootGuest,
+  defaultNativeAddon,
   haveQemu,
+  GUEST_NATIVE_ADDON_PATH,
   LineReader,
   readModInfo,
   selectKernelModules,
@@ -41,6 +43,12 @@ if (!canBuild) console.warn(`guest-image build tests skipped: missing ${missing.
 const qemuOk = canBuild && (await haveQemu());
 if (canBuild && !qemuOk)
   console.warn('guest-image boot tests skipped: qemu-system-x86_64 not installed (qemu-system-x86)');
+
+const nativeAddon = defaultNativeAddon();
+if (!nativeAddon)
+  console.warn(
+    'guest-image: native/build/Release/ccgpu_native.node is not built (npm run build:native): addon checks skipped',
+  );
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
@@ -121,6 +129,8 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
       'vsock',
       'vmw_vsock_virtio_transport',
       'virtio_net',
+      'virtiofs',
+      'fuse',
       'overlay',
       'erofs',
     ]) {
@@ -133,6 +143,16 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
     before('vsock', 'vmw_vsock_virtio_transport');
     before('vmw_vsock_virtio_transport_common', 'vmw_vsock_virtio_transport');
     before('net_failover', 'virtio_net');
+    before('fuse', 'virtiofs');
+    if (nativeAddon) {
+      expect(m.nativeAddon).toEqual({
+        hostPath: nativeAddon,
+        guestPath: GUEST_NATIVE_ADDON_PATH,
+        sha256: sha(nativeAddon),
+      });
+    } else {
+      expect(m.nativeAddon).toBeUndefined();
+    }
     expect(m.initrd.compression).toBe('zstd');
     expect(m.binaries.map((b) => b.name)).toEqual(['busybox', 'node', 'runc']);
     expect(m.binaries[1]!.version).toBe(process.version);
@@ -147,7 +167,25 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
     expect(members.every((e) => e.uid === 0 && e.gid === 0 && e.mtime === 0)).toBe(true);
     const get = (n: string) => members.find((e) => e.name === n);
     expect(get('init')!.mode).toBe(0o100755);
-    expect(get('init')!.data.toString()).toContain("exec '/usr/bin/node' '/agent.mjs'");
+    const init = get('init')!.data.toString();
+    expect(init).toContain("exec '/usr/bin/node' '/agent.mjs'");
+    for (const fsType of ['proc', 'sysfs', 'devtmpfs', 'cgroup2']) expect(init).toContain(`mount -t ${fsType} `);
+    expect(init).toMatch(/mount -t tmpfs .* \/run\n/);
+    expect(init).toMatch(/mount -t tmpfs .* \/tmp\n/);
+    expect(get('etc/passwd')!.data.toString()).toMatch(/^root:x:0:0:root:\/root:\/bin\/sh\n/);
+    expect(get('etc/group')!.data.toString()).toMatch(/^root:x:0:\n/);
+    for (const applet of ['bin/sh', 'bin/mount', 'sbin/ip', 'bin/stty', 'sbin/poweroff']) {
+      expect(get(applet), applet).toBeDefined();
+    }
+    if (nativeAddon) {
+      expect(init).toContain(`export CCGPU_AGENT_NATIVE='${GUEST_NATIVE_ADDON_PATH}'`);
+      const addon = get(GUEST_NATIVE_ADDON_PATH.slice(1))!;
+      expect(addon.data.equals(readFileSync(nativeAddon))).toBe(true);
+      expect(addon.mode).toBe(0o100755);
+      expect(get('lib/x86_64-linux-gnu/libstdc++.so.6')).toBeDefined(); // the addon's C++ runtime
+    } else {
+      expect(init).not.toContain('CCGPU_AGENT_NATIVE');
+    }
     expect(get('dev/console')!.mode & 0o170000).toBe(0o020000);
     expect(get('dev/console')!.rdev).toEqual([5, 1]);
     expect(get('usr/bin/node')!.data.equals(readFileSync(process.execPath))).toBe(true);
@@ -184,8 +222,14 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
       extraFiles: [{ guestPath: '/etc/ccgpu-test', content: 'x' }],
       compression: 'none',
       runcBinary: false,
+      nativeAddon: false,
     });
     expect(other.manifest.key).not.toBe(img.manifest.key);
+    // without the addon: no file, no CCGPU_AGENT_NATIVE for the agent
+    expect(other.manifest.nativeAddon).toBeUndefined();
+    const otherMembers = readNewc(readFileSync(other.initrd));
+    expect(otherMembers.some((e) => e.name === GUEST_NATIVE_ADDON_PATH.slice(1))).toBe(false);
+    expect(otherMembers.find((e) => e.name === 'init')!.data.toString()).not.toContain('CCGPU_AGENT_NATIVE');
     rmSync(other.dir, { recursive: true, force: true });
   }, 120_000);
 
@@ -289,10 +333,13 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
         const bootMs = Date.now() - guest.startedAt;
         lines.push((await reader.next(30_000, 'runc line')) ?? '<closed>');
         lines.push((await reader.next(10_000, 'status line')) ?? '<closed>');
+        const reportLine = (await reader.next(30_000, 'report line')) ?? '<closed>';
+        expect(reportLine).toMatch(/^report \{/);
+        const report = JSON.parse(reportLine.slice('report '.length)) as GuestReport;
         s.write('bye from the host\n');
         const ack = await reader.next(10_000, 'ack line');
         const exit = await guest.exited;
-        return { lines, ack, exit, bootMs };
+        return { lines, ack, exit, bootMs, report };
       } catch (e) {
         console.error(`guest console output:\n${await guest.consoleOutput()}`);
         await guest.kill();
@@ -300,8 +347,40 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
       }
     }
 
+    /** What the real agent relies on, as the guest saw it. */
+    function expectAgentEnvironment(report: GuestReport): void {
+      for (const m of [
+        'virtio_pci',
+        'virtio_console',
+        'virtio_blk',
+        'vsock',
+        'vmw_vsock_virtio_transport',
+        'virtiofs',
+        'fuse',
+        'overlay',
+        'virtio_net',
+      ]) {
+        expect(report.modules, `module ${m} loaded in the guest`).toContain(m);
+      }
+      expect(report.mounts).toEqual({ run: 'tmpfs', tmp: 'tmpfs', cgroup: 'cgroup2' });
+      expect(report.passwd).toBe('root:x:0:0:root:/root:/bin/sh');
+      expect(report.group).toBe('root:x:0:');
+      expect(Object.values(report.applets).every(Boolean), JSON.stringify(report.applets)).toBe(true);
+      if (nativeAddon) {
+        expect(report.native.error).toBeUndefined();
+        expect(report.native.env).toBe(GUEST_NATIVE_ADDON_PATH);
+        // a shell's background child, re-parented to PID 1 (node), reaped through the addon's waitpid
+        expect(report.native.reaped).toEqual(
+          expect.objectContaining({ pid: report.native.orphan, exited: true, code: 0 }),
+        );
+      } else {
+        expect(report.native.env).toBeNull();
+      }
+    }
+
     it('runs node as PID 1, answers over virtio-serial, runs runc, and powers off', async () => {
-      const { lines, ack, exit, bootMs } = await bootAndTalk(image());
+      const { lines, ack, exit, bootMs, report } = await bootAndTalk(image());
+      expectAgentEnvironment(report);
       expect(lines[0]).toBe(`hello from node ${process.version} pid=1`);
       expect(lines[1]).toMatch(/^runc: runc version \d+\.\d+\.\d+/);
       expect(lines[2]).toBe('uid=0 cgroup2=yes rootfs=rootfs');
@@ -325,7 +404,8 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
       expect(sha(b.rootfsImage!)).toBe(sha(a.rootfsImage!));
       expect(sha(b.initrd)).toBe(sha(a.initrd));
 
-      const { lines, ack, exit } = await bootAndTalk(b, { rootfsImage: b.rootfsImage });
+      const { lines, ack, exit, report } = await bootAndTalk(b, { rootfsImage: b.rootfsImage });
+      expectAgentEnvironment(report);
       expect(lines[0]).toBe(`hello from node ${process.version} pid=1`);
       expect(lines[1]).toMatch(/^runc: runc version /);
       expect(lines[2]).toBe('uid=0 cgroup2=yes rootfs=erofs');
@@ -334,6 +414,15 @@ describe.skipIf(!canBuild)('guest image build (Debian cloud kernel, busybox, nod
     }, 200_000);
   });
 });
+
+interface GuestReport {
+  modules: string[];
+  mounts: Record<string, string | null>;
+  passwd: string;
+  group: string;
+  applets: Record<string, boolean>;
+  native: { env: string | null; abiVersion?: number; orphan?: number; reaped?: unknown; error?: string };
+}
 
 /** The cached .deb of `pkg` in `debDir`. */
 function require_deb(debDir: string, pkg: string): string {

@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { RegistryClient } from '../../../policy/oci/index.js';
 import { decodeInitdataAnnotation } from '../../../policy/genpolicy/index.js';
-import { Engine } from '../../../policy/rego/index.js';
 import { AgentLike, readKataInputs, repoRoot, settingsWithDropIns } from '../../unit/policy/genpolicy/helpers.js';
 import {
   busyboxLayer,
@@ -23,11 +23,12 @@ import {
   startRegistry,
   usersLayer,
   type LocalRegistry,
-} from './registry-fixture.js';
+} from '../../fixtures/registry/index.js';
 
 const have = haveRegistry() && busyboxPath() !== undefined;
 if (!have) console.warn('skipping policy generate CLI tests: /usr/bin/docker-registry or busybox is not installed');
 
+const TSX_LOADER = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function cli(
@@ -36,7 +37,8 @@ function cli(
 ): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'policy', 'generate', ...args],
+    // tsx by absolute URL, so the CLI can run in any working directory (-u writes ./layers-cache.json)
+    ['--import', TSX_LOADER, path.join(repoRoot, 'src/cli/main.ts'), 'policy', 'generate', ...args],
     {
       cwd: opts.cwd ?? repoRoot,
       input: opts.input ?? '',
@@ -155,9 +157,7 @@ ${extra}`;
     const cacheDoc = JSON.parse(readFileSync(cache, 'utf8')) as { layers: Record<string, unknown> };
     expect(Object.keys(cacheDoc.layers)).toHaveLength(1); // the top layer decided both files
 
-    const engine = new Engine();
-    engine.addPolicy('agent_policy', policy);
-    const agent = new AgentLike(engine);
+    const agent = new AgentLike(policy);
     const reqs = readKataInputs('k8s-policy-pod');
     const creates = reqs.filter((x) => x.ep === 'CreateContainerRequest');
     const local = structuredClone(creates[1]!.input) as {
@@ -221,6 +221,85 @@ ${extra}`;
       cli(['-r', '-j', path.join(repoRoot, 'configs/genpolicy'), '--insecure-registry', reg.host], { input: plainPod })
         .code,
     ).toBe(0);
+  });
+
+  it('Deployment + Job with --runtime-class-names, -u, --initdata-path and --legacy-annotation', () => {
+    const dir = mkdtempSync(path.join(tmp, 'deploy-'));
+    const file = path.join(dir, 'app.yaml');
+    const deployment = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  replicas: 1',
+      '  selector:',
+      '    matchLabels:',
+      '      app: web',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        app: web',
+      '    spec:',
+      '      runtimeClassName: kata-qemu-nvidia-gpu-snp',
+      '      containers:',
+      '        - name: web',
+      `          image: ${plain}`,
+      '',
+    ].join('\n');
+    const job = [
+      'apiVersion: batch/v1',
+      'kind: Job',
+      'metadata:',
+      '  name: batch',
+      'spec:',
+      '  template:',
+      '    spec:',
+      '      runtimeClassName: runc',
+      '      restartPolicy: Never',
+      '      containers:',
+      '        - name: batch',
+      `          image: ${plain}`,
+      '',
+    ].join('\n');
+    writeFileSync(file, `${deployment}---\n${job}`);
+    const base = path.join(dir, 'base-initdata.toml');
+    writeFileSync(base, 'version = "0.1.0"\nalgorithm = "sha384"\n\n[data]\n"aa.toml" = "[token_configs]\\n"\n');
+    const settings = settingsWithDropIns(['10-non-coco-drop-in.json', '20-oci-1.2.1-drop-in.json']);
+    const common = ['-j', settings, '--insecure-registry', reg.host, '--runtime-class-names', 'kata-'];
+
+    const r = cli(['-y', file, '-u', `--initdata-path=${base}`, ...common], { cwd: dir });
+    expect(r.stderr).toBe('Job "batch": runtimeClassName not selected, left unchanged\n');
+    expect(r.code).toBe(0);
+    const out = readFileSync(file, 'utf8');
+    // the Job is left exactly as it was; the Deployment's pod template got the annotation
+    expect(out.endsWith(`---\n${job}`)).toBe(true);
+    const docs = parseAllDocuments(out) as unknown as { toJSON(): Record<string, any> }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const dep = docs[0]!.toJSON();
+    expect(dep.metadata.annotations).toBeUndefined();
+    const initdata = decodeInitdataAnnotation(
+      dep.spec.template.metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'],
+    );
+    expect(initdata.algorithm).toBe('sha384');
+    expect(initdata.data['aa.toml']).toBe('[token_configs]\n');
+    const policy = initdata.data['policy.rego']!;
+    const data = JSON.parse(policy.slice(policy.indexOf('policy_data := ') + 'policy_data := '.length)) as {
+      containers: { OCI: { Version: string; Annotations: Record<string, string> } }[];
+    };
+    expect(data.containers.map((c) => c.OCI.Version)).toEqual(['1.2.1', '1.2.1']);
+    expect(data.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name']).toBe('^web-[a-z0-9]+-[a-z0-9]{5}$');
+    // -u: the layer cache is ./layers-cache.json in the working directory
+    const cacheDoc = JSON.parse(readFileSync(path.join(dir, 'layers-cache.json'), 'utf8')) as {
+      layers: Record<string, unknown>;
+    };
+    expect(Object.keys(cacheDoc.layers).length).toBeGreaterThan(0);
+
+    const legacy = cli(['--legacy-annotation', ...common], { input: deployment, cwd: dir });
+    expect(legacy.code).toBe(0);
+    const legacyDep = (parseAllDocuments(legacy.stdout) as unknown as { toJSON(): Record<string, any> }[])[0]!.toJSON(); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const annotations = legacyDep.spec.template.metadata.annotations as Record<string, string>;
+    expect(Object.keys(annotations)).toEqual(['io.katacontainers.config.agent.policy']);
+    expect(Buffer.from(annotations['io.katacontainers.config.agent.policy']!, 'base64').toString('utf8')).toBe(policy);
   });
 
   it('fails on an unsupported field without -s, refuses plain HTTP without --insecure-registry', () => {

@@ -31,7 +31,7 @@ import {
   startRegistry,
   usersLayer,
   type LocalRegistry,
-} from './registry-fixture.js';
+} from '../../fixtures/registry/index.js';
 
 const have = haveRegistry() && busyboxPath() !== undefined;
 if (!have) console.warn('skipping OCI registry tests: /usr/bin/docker-registry or busybox is not installed');

@@ -59,7 +59,9 @@ describe('initdata', () => {
     expect(d.toml.toString()).toBe(TOML384);
     expect(d.digest.toString('hex')).toBe(createHash('sha384').update(TOML384).digest('hex'));
     // an annotation produced by another tool (plain gzip + base64) decodes the same
-    expect(decodeInitdataAnnotation(gzipSync(Buffer.from(TOML384), { level: 1 }).toString('base64')).digest).toEqual(d.digest);
+    expect(decodeInitdataAnnotation(gzipSync(Buffer.from(TOML384), { level: 1 }).toString('base64')).digest).toEqual(
+      d.digest,
+    );
   });
 
   it('block image: magic, u64 LE length, gzip, 512 padding', () => {
@@ -77,9 +79,13 @@ describe('initdata', () => {
   });
 
   it('rejects bad input with clear errors, never crashes', () => {
-    expect(() => parseInitdataToml('version = "0.1.0"\nalgorithm = "md5"\n')).toThrow(/algorithm.*sha256, sha384, sha512.*"md5"/);
+    expect(() => parseInitdataToml('version = "0.1.0"\nalgorithm = "md5"\n')).toThrow(
+      /algorithm.*sha256, sha384, sha512.*"md5"/,
+    );
     expect(() => parseInitdataToml('algorithm = "sha256"\n')).toThrow(/version/);
-    expect(() => parseInitdataToml('version = "0.1.0"\nalgorithm = "sha256"\n[data]\nx = 1\n')).toThrow(/data\."x" must be a string/);
+    expect(() => parseInitdataToml('version = "0.1.0"\nalgorithm = "sha256"\n[data]\nx = 1\n')).toThrow(
+      /data\."x" must be a string/,
+    );
     expect(() => parseInitdataToml('version = [')).toThrow(InitdataError);
     expect(() => decodeInitdataAnnotation('')).toThrow(/empty/);
     expect(() => decodeInitdataAnnotation('!!!')).toThrow(/base64/);

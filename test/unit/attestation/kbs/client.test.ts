@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,14 +14,14 @@ import {
   parseResourcePath,
 } from '../../../../attestation/kbs/index.js';
 
-const admin = generateKeyPairSync('ed25519');
 let dir: string;
 let kbs: KbsServer;
 let proxy: http.Server;
 let base: string;
-let upstream: string;
 const seen: string[] = [];
 let failNext = 0;
+let dropAttest = 0;
+let serverError = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'kbs-client-'));
@@ -32,7 +31,7 @@ beforeAll(async () => {
     admin: { mode: 'insecure-allow-all' },
     tokenLifetimeSeconds: 60,
   });
-  upstream = await kbs.listen(0);
+  await kbs.listen(0);
   await kbs.store.set(['default', 'key', 'a'], Buffer.from('secret-a'));
   await kbs.store.set(['default', 'other', 'b'], Buffer.from('secret-b'));
   // a counting front: records each request and can drop connections (network errors)
@@ -41,6 +40,25 @@ beforeAll(async () => {
     if (failNext > 0) {
       failNext--;
       req.socket.destroy();
+      return;
+    }
+    if (dropAttest > 0 && req.url?.endsWith('/attest')) {
+      // the body reaches the KBS (the nonce is consumed), then the connection dies before the answer
+      dropAttest--;
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as typeof res.end;
+      void kbs.handle(req, res);
+      return;
+    }
+    if (serverError > 0) {
+      serverError--;
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end(
+          '{"type":"https://github.com/confidential-containers/kbs/errors/PluginInternalError","detail":"overloaded"}',
+        );
       return;
     }
     void kbs.handle(req, res);
@@ -55,7 +73,12 @@ afterAll(async () => {
 });
 
 const client = (opts: Partial<ConstructorParameters<typeof KbsClient>[0]> = {}) =>
-  new KbsClient({ url: base, attester: new SampleAttester(), retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 }, ...opts });
+  new KbsClient({
+    url: base,
+    attester: new SampleAttester(),
+    retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
+    ...opts,
+  });
 
 describe('KBS client', () => {
   it('runs RCAR once and caches the token until it expires', async () => {
@@ -81,8 +104,38 @@ describe('KBS client', () => {
     expect(seen.filter((s) => s.endsWith('/auth')).length).toBe(3);
   });
 
+  it('a connection lost during /attest restarts the handshake with a new nonce (never a replay)', async () => {
+    seen.length = 0;
+    dropAttest = 1;
+    const c = client();
+    expect((await c.getResource('default/key/a')).toString()).toBe('secret-a');
+    expect(seen.map((s) => s.split(' ')[1])).toEqual([
+      '/kbs/v0/auth',
+      '/kbs/v0/attest',
+      '/kbs/v0/auth',
+      '/kbs/v0/attest',
+      '/kbs/v0/resource/default/key/a',
+    ]);
+  });
+
+  it('does not retry a 5xx answer (only network errors are retried)', async () => {
+    const c = client();
+    await c.getToken();
+    seen.length = 0;
+    serverError = 1;
+    const err = await c.getResource('default/key/a').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KbsError);
+    expect((err as KbsError).status).toBe(503);
+    expect((err as KbsError).message).toMatch(/overloaded/);
+    expect(seen).toEqual(['GET /kbs/v0/resource/default/key/a']);
+  });
+
   it('gives up with a clear error when the KBS is unreachable', async () => {
-    const c = new KbsClient({ url: 'http://127.0.0.1:1', attester: new SampleAttester(), retry: { attempts: 2, baseDelayMs: 1 } });
+    const c = new KbsClient({
+      url: 'http://127.0.0.1:1',
+      attester: new SampleAttester(),
+      retry: { attempts: 2, baseDelayMs: 1 },
+    });
     await expect(c.getResource('default/key/a')).rejects.toThrow(KbsUnavailableError);
     await expect(c.getResource('default/key/a')).rejects.toThrow(/unreachable after 2 attempt/);
   });
@@ -101,22 +154,36 @@ describe('KBS client', () => {
     const c = client();
     await c.getToken();
     // a restarted KBS has a new signing key: the old token is invalid
-    const kbs2 = new KbsServer({ resourceDir: dir, policy: new AllowListKbsPolicy([{ path: 'default/key/*', tees: ['sample'] }]), admin: { mode: 'deny-all' } });
+    const kbs2 = new KbsServer({
+      resourceDir: dir,
+      policy: new AllowListKbsPolicy([{ path: 'default/key/*', tees: ['sample'] }]),
+      admin: { mode: 'deny-all' },
+    });
     const old = kbs;
     kbs = kbs2;
     try {
       seen.length = 0;
       expect((await c.getResource('default/key/a')).toString()).toBe('secret-a');
-      expect(seen.map((s) => s.split(' ')[1])).toEqual(['/kbs/v0/resource/default/key/a', '/kbs/v0/auth', '/kbs/v0/attest', '/kbs/v0/resource/default/key/a']);
+      expect(seen.map((s) => s.split(' ')[1])).toEqual([
+        '/kbs/v0/resource/default/key/a',
+        '/kbs/v0/auth',
+        '/kbs/v0/attest',
+        '/kbs/v0/resource/default/key/a',
+      ]);
     } finally {
       kbs = old;
     }
   });
 
   it('reports attestation failures as KbsError without retrying', async () => {
-    const bad = { tee: 'sample', getEvidence: async () => ({ svn: '1', report_data: Buffer.alloc(48).toString('base64') }) };
+    const bad = {
+      tee: 'sample',
+      getEvidence: async () => ({ svn: '1', report_data: Buffer.alloc(48).toString('base64') }),
+    };
     seen.length = 0;
-    const err = await client({ attester: bad }).getToken().catch((e: unknown) => e);
+    const err = await client({ attester: bad })
+      .getToken()
+      .catch((e: unknown) => e);
     expect((err as KbsError).variant).toBe('AttestationFailed');
     expect((err as Error).message).toMatch(/RCAR handshake Attest failed/);
     expect(seen.length).toBe(2);

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- decoded tokens and JWEs are inspected as plain JSON */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,11 @@ afterAll(async () => {
 });
 
 async function post(p: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(url + p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(url + p, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 async function auth(): Promise<{ nonce: string; cookie: string; res: Response }> {
   const res = await post('/auth', { version: '0.4.0', tee: 'sample', 'extra-params': '' });
@@ -75,15 +80,28 @@ describe('KBS server RCAR state machine', () => {
   });
 
   it('full flow: attest → EAR token → resource JWE, by cookie and by bearer; errors otherwise', async () => {
-    await fetch(url + '/resource/default/key/1', { method: 'POST', body: 'top secret', headers: { authorization: `Bearer ${await adminToken()}` } }).then((r) => expect(r.status).toBe(200));
+    await fetch(url + '/resource/default/key/1', {
+      method: 'POST',
+      body: 'top secret',
+      headers: { authorization: `Bearer ${await adminToken()}` },
+    }).then((r) => expect(r.status).toBe(200));
     const { nonce, cookie } = await auth();
     const tee = generateTeeKeyPair('P-256');
     // no cookie
     await expectKbsError(await post('/attest', await attestation(nonce, tee.publicJwk)), 401, 'MissingCookie');
     // wrong nonce (consumes the session's nonce)
-    await expectKbsError(await post('/attest', await attestation('AAAA' + nonce.slice(4), tee.publicJwk), { cookie }), 401, 'NonceMismatch');
+    await expectKbsError(
+      await post('/attest', await attestation('AAAA' + nonce.slice(4), tee.publicJwk), { cookie }),
+      401,
+      'NonceMismatch',
+    );
     // the nonce of that session cannot be used any more, even correctly
-    await expectKbsError(await post('/attest', await attestation(nonce, tee.publicJwk), { cookie }), 401, 'NonceMismatch', /already used/);
+    await expectKbsError(
+      await post('/attest', await attestation(nonce, tee.publicJwk), { cookie }),
+      401,
+      'NonceMismatch',
+      /already used/,
+    );
 
     const s2 = await auth();
     const res = await post('/attest', await attestation(s2.nonce, tee.publicJwk), { cookie: s2.cookie });
@@ -100,7 +118,11 @@ describe('KBS server RCAR state machine', () => {
     expect(ae.sample.insecure).toBe(true);
     expect(claims.submods.cpu0['ear.status']).toBe('contraindicated');
     // replaying the same attestation on the same session
-    await expectKbsError(await post('/attest', await attestation(s2.nonce, tee.publicJwk), { cookie: s2.cookie }), 401, 'NonceMismatch');
+    await expectKbsError(
+      await post('/attest', await attestation(s2.nonce, tee.publicJwk), { cookie: s2.cookie }),
+      401,
+      'NonceMismatch',
+    );
 
     for (const headers of [{ cookie: s2.cookie }, { authorization: `Bearer ${token}` }] as Record<string, string>[]) {
       const r = await fetch(url + '/resource/default/key/1', { headers });
@@ -111,17 +133,35 @@ describe('KBS server RCAR state machine', () => {
       expect(Buffer.from(plaintext).toString()).toBe('top secret');
     }
     await expectKbsError(await fetch(url + '/resource/default/key/1'), 401, 'TokenNotFound');
-    await expectKbsError(await fetch(url + '/resource/default/key/1', { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } }), 401, 'TokenInvalid');
+    await expectKbsError(
+      await fetch(url + '/resource/default/key/1', { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } }),
+      401,
+      'TokenInvalid',
+    );
     // a token signed by someone else, with its own jwk in the header, is refused
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', jwk: other.publicKey.export({ format: 'jwk' }) as any }).sign(other.privateKey);
-    await expectKbsError(await fetch(url + '/resource/default/key/1', { headers: { authorization: `Bearer ${forged}` } }), 401, 'TokenInvalid');
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', jwk: other.publicKey.export({ format: 'jwk' }) as any })
+      .sign(other.privateKey);
+    await expectKbsError(
+      await fetch(url + '/resource/default/key/1', { headers: { authorization: `Bearer ${forged}` } }),
+      401,
+      'TokenInvalid',
+    );
     // not in the allow-list
-    await expectKbsError(await fetch(url + '/resource/default/other/1', { headers: { authorization: `Bearer ${token}` } }), 401, 'PolicyDeny');
+    await expectKbsError(
+      await fetch(url + '/resource/default/other/1', { headers: { authorization: `Bearer ${token}` } }),
+      401,
+      'PolicyDeny',
+    );
     // missing resource, bad paths, unknown plugin
     const miss = await fetch(url + '/resource/default/key/nope', { headers: { authorization: `Bearer ${token}` } });
     expect(miss.status).toBe(404);
-    await expectKbsError(await fetch(url + '/resource/default/..%2F..', { headers: { authorization: `Bearer ${token}` } }), 404, 'InvalidRequestPath');
+    await expectKbsError(
+      await fetch(url + '/resource/default/..%2F..', { headers: { authorization: `Bearer ${token}` } }),
+      404,
+      'InvalidRequestPath',
+    );
     await expectKbsError(await fetch(url + '/nebula-ca/x'), 404, 'PluginNotFound');
   });
 
@@ -135,21 +175,37 @@ describe('KBS server RCAR state machine', () => {
   });
 
   it('admin API needs a valid Ed25519 JWT; resources are 0600 files', async () => {
-    const put = (headers: Record<string, string>) => fetch(url + '/resource/default/key/2', { method: 'POST', body: 'v2', headers });
+    const put = (headers: Record<string, string>) =>
+      fetch(url + '/resource/default/key/2', { method: 'POST', body: 'v2', headers });
     await expectKbsError(await put({}), 401, 'AdminAuthAccess');
     const now = Math.floor(Date.now() / 1000);
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).setIssuedAt(now - 7200).setExpirationTime(now - 3600).sign(admin.privateKey);
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setIssuedAt(now - 7200)
+      .setExpirationTime(now - 3600)
+      .sign(admin.privateKey);
     await expectKbsError(await put({ authorization: `Bearer ${expired}` }), 401, 'AdminAuthAccess', /exp/);
     const stranger = generateKeyPairSync('ed25519');
-    await expectKbsError(await put({ authorization: `Bearer ${await signAdminToken(stranger.privateKey)}` }), 401, 'AdminAuthAccess');
+    await expectKbsError(
+      await put({ authorization: `Bearer ${await signAdminToken(stranger.privateKey)}` }),
+      401,
+      'AdminAuthAccess',
+    );
     expect((await put({ authorization: `Bearer ${await adminToken()}` })).status).toBe(200);
     const st = statSync(path.join(dir, 'default', 'key', '2'));
     expect(st.mode & 0o777).toBe(0o600);
     expect(readdirSync(path.join(dir, 'default', 'key')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    const del = await fetch(url + '/resource/default/key/2', { method: 'DELETE', headers: { authorization: `Bearer ${await adminToken()}` } });
+    const del = await fetch(url + '/resource/default/key/2', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await adminToken()}` },
+    });
     expect(del.status).toBe(200);
     // allow-list mode: setting Rego policies is refused with a clear error
-    const rp = await post('/resource-policy', { policy: Buffer.from('package policy\n').toString('base64url') }, { authorization: `Bearer ${await adminToken()}` });
+    const rp = await post(
+      '/resource-policy',
+      { policy: Buffer.from('package policy\n').toString('base64url') },
+      { authorization: `Bearer ${await adminToken()}` },
+    );
     await expectKbsError(rp, 401, 'PolicyEngineError', /without a Rego engine/);
   });
 });

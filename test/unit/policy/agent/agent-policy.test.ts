@@ -124,6 +124,19 @@ describe('AgentPolicy enforcement', () => {
       AgentPolicy.fromRego('package agent_policy\nCopyFileRequest if not regex.match("a(", input.path)'),
     ).toThrow(/invalid regular expression/);
     expect(() => AgentPolicy.fromRego('package other\np := 1')).toThrow(/expected agent_policy/);
+    // regexes in policy_data's request_defaults are compiled at load too
+    expect(() =>
+      AgentPolicy.fromRego(
+        'package agent_policy\npolicy_data := {"request_defaults": {"ExecProcessRequest": {"regex": ["^ok$", "(unclosed"]}}}',
+      ),
+    ).toThrow(/policy_data\.request_defaults\.ExecProcessRequest\.regex\[1\].*invalid regular expression/);
+    expect(() =>
+      AgentPolicy.fromRego('package agent_policy\npolicy_data := {"request_defaults": {"CopyFileRequest": ["[a-"]}}'),
+    ).toThrow(/CopyFileRequest\[0\]/);
+    // other strings (env values, exact annotation values) are not regexes and are not checked
+    expect(() =>
+      AgentPolicy.fromRego('package agent_policy\npolicy_data := {"containers": [{"OCI": {"Env": ["A=(x"]}}]}'),
+    ).not.toThrow();
   });
 
   it('regexes coming from data fail closed at evaluation (no silent `not regex.match` pass)', async () => {

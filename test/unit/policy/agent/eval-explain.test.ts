@@ -1,11 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { evaluateRequests, explainDenial, parseRequestLog, summariseTimings } from '../../../../policy/agent/index.js';
+import { run } from '../../../../src/cli/commands/policy.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../../..');
 const dir = path.resolve(import.meta.dirname, '../../../../../shared/vectors/policy/regorus-kata/pod-exec');
 const have = existsSync(dir);
 if (!have) console.warn(`skipping policy eval/explain tests: ${dir} is missing`);
@@ -57,35 +56,56 @@ describe.skipIf(!have)('policy eval / explain', () => {
     expect(ex.prints).toContain('agent_policy:1165: CreateSandboxRequest: input.kernel_modules = ["evil"]');
   });
 
-  it('ccgpu policy eval prints decisions on stdout and timings on stderr; explain prints the reason', () => {
+  it('ccgpu policy eval prints decisions on stdout and timings on stderr; explain prints the reason', async () => {
     const { inputs, outputs } = fixture();
     const tmp = mkdtempSync(path.join(tmpdir(), 'ccgpu-policy-'));
     const reqFile = path.join(tmp, 'denied.txt');
     writeFileSync(reqFile, deniedSandbox(inputs) + '\n');
-    const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
-      spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'policy', ...args], {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-    const ev = cli(
-      'eval',
-      '--policy',
-      path.join(dir, 'policy.rego'),
-      '--requests',
-      path.join(dir, 'inputs.txt'),
-      '--repeat',
-      '2',
-    );
+    const policyFile = path.join(dir, 'policy.rego');
+    const inputsFile = path.join(dir, 'inputs.txt');
+    const ev = await cli('eval', '--policy', policyFile, '--requests', inputsFile, '--repeat', '2');
     expect(ev.status, ev.stderr).toBe(0);
     expect(JSON.parse(ev.stdout)).toEqual(outputs);
     expect(ev.stderr).toMatch(/CreateContainerRequest\s+n=\s+\d+\s+p50=/);
-    const ex = cli('explain', '--policy', path.join(dir, 'policy.rego'), '--requests', reqFile);
+    const fresh = await cli('eval', '--policy', policyFile, '--requests', inputsFile, '--fresh');
+    expect(fresh.status, fresh.stderr).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toEqual(outputs);
+    // the denied request: false in eval, explained by explain
+    const denied = await cli('eval', '--policy', policyFile, '--requests', reqFile);
+    expect(JSON.parse(denied.stdout)).toEqual([false]);
+    const ex = await cli('explain', '--policy', policyFile, '--requests', reqFile);
     expect(ex.status, ex.stderr).toBe(0);
+    expect(ex.stdout).toContain('request: CreateSandboxRequest (line 1)');
     expect(ex.stdout).toContain('decision: denied');
     expect(ex.stdout).toContain('count(input.kernel_modules) == 0');
-    const missing = cli('eval', '--policy', path.join(dir, 'policy.rego'));
+    expect(ex.stdout).toContain(`${policyFile}:1165: CreateSandboxRequest: input.kernel_modules = ["evil"]`);
+    const missing = await cli('eval', '--policy', policyFile);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('--requests FILE is required');
+    const badRepeat = await cli('eval', '--policy', policyFile, '--requests', inputsFile, '--repeat', 'x');
+    expect(badRepeat.status).toBe(1);
+    expect(badRepeat.stderr).toContain('--repeat must be a non-negative integer');
+    expect((await cli('nope')).status).toBe(2);
   }, 120_000);
 });
+
+/** Runs `ccgpu policy ...` through the command's run() with stdout/stderr captured. */
+async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const so = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+    out.push(String(c));
+    return true;
+  });
+  const se = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+    err.push(String(c));
+    return true;
+  });
+  try {
+    const status = await run(args);
+    return { status, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    so.mockRestore();
+    se.mockRestore();
+  }
+}

@@ -1,10 +1,11 @@
 /** Shared test helpers: repo paths, Kata's logged agent requests, settings dirs with drop-ins, policy evaluation. */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyJsonPatch, type PatchOperation } from '../../../../policy/genpolicy/index.js';
+import { AgentPolicy } from '../../../../policy/agent/index.js';
+import { type PatchOperation } from '../../../../policy/genpolicy/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const vectors = path.resolve(repoRoot, '../shared/vectors');
@@ -58,42 +59,21 @@ function writeTemp(text: string): string {
   return f;
 }
 
-export const haveEngine = existsSync(path.join(repoRoot, 'policy/rego/index.ts'));
-
-export interface PolicyEngine {
-  addPolicy(path: string, src: string): unknown;
-  addData(obj: Record<string, unknown>): void;
-  setData?(obj: Record<string, unknown>): void;
-  getData?(): Record<string, unknown>;
-  setInput(x: unknown): void;
-  evalRule(ref: string): unknown;
-  takePrints(): string[];
-}
-
-/** Agent-like evaluation: object results apply their JSON-Patch ops to data.pstate when allowed. */
+/**
+ * The agent's own enforcement (`policy/agent` AgentPolicy: Kata semantics, state ops applied on allow, fail-closed
+ * regexes) loaded with a generated policy text, with a boolean `decide` for table-style tests.
+ */
 export class AgentLike {
-  private pstate: Record<string, unknown> = {};
-  constructor(private readonly engine: PolicyEngine) {
-    engine.addData({ pstate: {} });
+  readonly policy: AgentPolicy;
+  constructor(policyText: string) {
+    this.policy = AgentPolicy.fromRego(policyText);
   }
   get state(): Record<string, unknown> {
-    return this.pstate;
+    return this.policy.data().pstate as Record<string, unknown>;
   }
   decide(ep: string, input: unknown): boolean {
-    this.engine.setInput(input);
-    const r = this.engine.evalRule(`data.agent_policy.${ep}`);
-    this.engine.takePrints();
-    if (typeof r === 'boolean') return r;
-    if (r && typeof r === 'object' && 'allowed' in r) {
-      const { allowed, ops } = r as { allowed: boolean; ops?: PatchOperation[] };
-      if (allowed && ops?.length) {
-        const next = applyJsonPatch({ pstate: this.pstate }, ops, `${ep} state ops`);
-        this.pstate = next.pstate;
-        if (this.engine.setData) this.engine.setData({ pstate: this.pstate });
-        else this.engine.addData({ pstate: this.pstate });
-      }
-      return allowed === true;
-    }
-    throw new Error(`${ep}: unexpected policy result ${JSON.stringify(r)}`);
+    const d = this.policy.evaluateSync(ep, input);
+    if (d.error) throw new Error(`${ep}: policy evaluation failed: ${d.error}`);
+    return d.allowed;
   }
 }

@@ -4,12 +4,15 @@
  * containers and denies tampered CreateContainer requests.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { AgentPolicy, GRPC_PERMISSION_DENIED, PolicyDeniedError } from '../../../../policy/agent/index.js';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../../../policy/rego/index.js';
 import {
   StaticImageSource,
+  INITDATA_ANNOTATION,
   decodeInitdataAnnotation,
   generatePolicies,
+  initdataToml,
   loadSettings,
   type GenerateResult,
 } from '../../../../policy/genpolicy/index.js';
@@ -78,9 +81,7 @@ function agentFor(result: GenerateResult): AgentLike {
   };
   const annotations = pod.metadata.annotations;
   const initdata = decodeInitdataAnnotation(annotations['io.katacontainers.config.hypervisor.cc_init_data']!);
-  const engine = new Engine();
-  engine.addPolicy('agent_policy', initdata.data['policy.rego']!);
-  return new AgentLike(engine);
+  return new AgentLike(initdata.data['policy.rego']!);
 }
 
 const requests = readKataInputs('k8s-policy-pod');
@@ -227,5 +228,55 @@ describe('generated policy text', () => {
       'devices',
       'cluster_config',
     ]);
+  });
+});
+
+describe('the agent loads the generated initdata and enforces it (policy/agent)', () => {
+  /** The initdata block device the runtime attaches: "initdata", LE u64 length, gzip(TOML). */
+  function initdataDevice(annotationValue: string): Buffer {
+    const gz = Buffer.from(annotationValue, 'base64');
+    const head = Buffer.alloc(16);
+    head.write('initdata', 0, 'latin1');
+    head.writeBigUInt64LE(BigInt(gz.length), 8);
+    return Buffer.concat([head, gz, Buffer.alloc(512 - ((16 + gz.length) % 512))]);
+  }
+
+  it('allows the pod as it ran and answers a tampered CreateContainer with PERMISSION_DENIED', async () => {
+    const result = await generate(['10-non-coco-drop-in.json']);
+    const generated = result.policies[0]!;
+    expect(generated.annotationKey).toBe(INITDATA_ANNOTATION);
+    // the annotation is exactly gzip(initdata TOML) in base64, and the TOML carries the policy text
+    expect(gunzipSync(Buffer.from(generated.annotationValue, 'base64')).toString('utf8')).toBe(
+      initdataToml(generated.policy),
+    );
+    expect(decodeInitdataAnnotation(generated.annotationValue).data['policy.rego']).toBe(generated.policy);
+
+    const agent = AgentPolicy.fromInitdata(initdataDevice(generated.annotationValue));
+    expect(agent).toBeDefined();
+    const sandbox = requests.find((r) => r.ep === 'CreateSandboxRequest')!.input;
+    await agent!.check('CreateSandboxRequest', sandbox);
+    await agent!.check('CreateContainerRequest', creates[0]!.input);
+
+    const tampered = clone(creates[1]!.input) as { OCI: { Process: { Args: string[] } } };
+    tampered.OCI.Process.Args = ['sh', '-c', 'cat /etc/shadow'];
+    const denial = await agent!.check('CreateContainerRequest', tampered).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(denial).toBeInstanceOf(PolicyDeniedError);
+    expect((denial as PolicyDeniedError).grpcCode).toBe(GRPC_PERMISSION_DENIED);
+    expect((denial as Error).message).toMatch(/^CreateContainerRequest is blocked by policy: /);
+    // a denial records nothing: the real request is still allowed afterwards, and then recorded
+    expect(Object.keys(agent!.data().pstate as object)).toHaveLength(3);
+    await agent!.check('CreateContainerRequest', creates[1]!.input);
+    expect(Object.keys(agent!.data().pstate as object)).toHaveLength(4);
+    // ExecProcess of something the pod never declared is refused in the created container
+    const exec = {
+      container_id: (creates[1]!.input as { container_id: string }).container_id,
+      exec_id: 'x',
+      string_user: null,
+      process: { ...(creates[1]!.input as { OCI: { Process: object } }).OCI.Process, Args: ['sh'] },
+    };
+    expect((await agent!.allow('ExecProcessRequest', exec)).allowed).toBe(false);
   });
 });

@@ -4,8 +4,8 @@
  * UpdateInterface, UpdateRoutes, AddARPNeighbors, and the ExecProcess state sequence with RemoveContainer.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../../../policy/rego/index.js';
 import { StaticImageSource, generatePolicies, loadSettings } from '../../../../policy/genpolicy/index.js';
+import { REQUEST_TYPES, UPSTREAM_DEFAULT_DECISIONS } from '../../../../policy/agent/index.js';
 import { loadDefaultRules } from '../../../../policy/rules/index.js';
 import { AgentLike, readKataInputs, settingsWithDropIns, type LoggedRequest } from './helpers.js';
 
@@ -41,9 +41,7 @@ async function agentWith(dropIns: string[], image = IMAGE): Promise<AgentLike> {
     rules: loadDefaultRules(),
     images: new StaticImageSource({ 'quay.io/prometheus/busybox:latest': image }),
   });
-  const engine = new Engine();
-  engine.addPolicy('agent_policy', r.policies[0]!.policy);
-  return new AgentLike(engine);
+  return new AgentLike(r.policies[0]!.policy);
 }
 
 const scenarios = ['k8s-policy-pod', 'pod-cm1', 'pod-exec', 'pod-lifecycle', 'pod-many-layers', 'web'];
@@ -281,5 +279,24 @@ describe('ExecProcessRequest state sequence (check 10)', () => {
     expect(agent.decide('ExecProcessRequest', { ...sh(), process: { ...sh().process, Args: ['sh', '-c', 'x'] } })).toBe(
       false,
     );
+  });
+});
+
+describe('defaults of the shipped rules (check 7)', () => {
+  it('answers every agent request type with the upstream default when no rule body applies', async () => {
+    const agent = await agentWith(['10-non-coco-drop-in.json']);
+    const decisions = Object.fromEntries(
+      REQUEST_TYPES.map((t) => {
+        const d = agent.policy.clone().evaluateSync(t, {});
+        return [t, d.error ?? d.allowed];
+      }),
+    );
+    // the non-CoCo drop-in turns request_defaults.UpdateEphemeralMountsRequest on, as Kata's does
+    expect(decisions).toEqual({ ...UPSTREAM_DEFAULT_DECISIONS, UpdateEphemeralMountsRequest: true });
+    expect(agent.policy.allowRequestsFailingPolicy).toBe(false);
+    // an entry point no rule defines is an evaluation error (INTERNAL), never an allow
+    const unknown = agent.policy.evaluateSync('FrobnicateRequest', {});
+    expect(unknown.allowed).toBe(false);
+    expect(unknown.error).toMatch(/no result for FrobnicateRequest/);
   });
 });

@@ -1,6 +1,5 @@
 /** Volumes (emptyDir, configMap, secret, hostPath) and NVIDIA GPU (VFIO) devices: generated entries and decisions. */
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../../../policy/rego/index.js';
 import {
   StaticImageSource,
   generatePolicies,
@@ -62,9 +61,7 @@ async function gen(yaml: string): Promise<GenerateResult> {
 }
 
 function agentFor(r: GenerateResult): AgentLike {
-  const e = new Engine();
-  e.addPolicy('agent_policy', r.policies[0]!.policy);
-  return new AgentLike(e);
+  return new AgentLike(r.policies[0]!.policy);
 }
 
 const creates = readKataInputs('k8s-policy-pod').filter((x) => x.ep === 'CreateContainerRequest');
@@ -220,9 +217,7 @@ describe('guest pull (CoCo default settings)', () => {
       rules: loadDefaultRules(),
       images: new StaticImageSource({ 'quay.io/prometheus/busybox:latest': { ...IMAGE, group: 'root:x:0:\n' } }),
     });
-    const e = new Engine();
-    e.addPolicy('agent_policy', r.policies[0]!.policy);
-    return new AgentLike(e);
+    return new AgentLike(r.policies[0]!.policy);
   }
   const pulled = (r: LoggedInput, image: string): LoggedInput => {
     const x = structuredClone(r);

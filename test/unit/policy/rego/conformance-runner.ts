@@ -62,6 +62,23 @@ export const SKIP_RULES: Array<{ match: (file: string, c: YamlCase) => boolean; 
 
 function processExpected(v: unknown): Value | undefined {
   if (v === '#undefined') return undefined;
+  if (v instanceof Map) {
+    const keys = [...v.keys()];
+    if (keys.length === 1 && (keys[0] === 'set!' || keys[0] === 'object!')) {
+      const inner = v.get(keys[0]) as unknown[];
+      if (keys[0] === 'set!') return new RSet(inner.map((x) => processExpected(x) as Value));
+      const out = new RObject();
+      for (const it of inner as Array<Map<string, unknown>>)
+        out.set(processExpected(it.get('key')) as Value, processExpected(it.get('value')) as Value);
+      return out;
+    }
+    const out = new RObject();
+    for (const [k, x] of v) {
+      const val = processExpected(x);
+      if (val !== undefined) out.set(processExpected(k) as Value, val);
+    }
+    return out;
+  }
   if (Array.isArray(v)) return v.map((x) => processExpected(x) as Value);
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
@@ -104,20 +121,22 @@ function evalCase(c: YamlCase): Array<Value | undefined> {
   modules.forEach((m, i) => engine.addPolicy(`rego_${i}`, m));
   if (c.data && typeof c.data === 'object') engine.addData(c.data as Record<string, unknown>);
   const out: Array<Value | undefined> = [];
+  // one result per input; a query with several results (and a single input) gives one entry per result
+  const single = (r: { expressions: Value[]; bindings: Map<string, Value> }): Value => {
+    if (r.bindings.size) {
+      const o = new RObject();
+      for (const [k, v] of r.bindings) o.set(k, c.sort_bindings ? sortDeep(v) : v);
+      return o;
+    }
+    return r.expressions.length === 1 ? (r.expressions[0] as Value) : r.expressions;
+  };
   for (const input of inputs) {
     const e = engine.clone();
     e.setInput(input === undefined ? undefined : processExpected(input));
     const res = e.evalQueryValues(c.query);
-    const last = res[res.length - 1];
-    if (!last) {
-      out.push(undefined);
-      continue;
-    }
-    if (last.bindings.size) {
-      const o = new RObject();
-      for (const [k, v] of last.bindings) o.set(k, c.sort_bindings ? sortDeep(v) : v);
-      out.push(o);
-    } else out.push(last.expressions[last.expressions.length - 1]);
+    if (res.length === 0) out.push(undefined);
+    else if (res.length > 1 && inputs.length === 1) out.push(...res.map(single));
+    else out.push(single(res[res.length - 1] as (typeof res)[number]));
   }
   return out;
 }
@@ -144,7 +163,11 @@ export function runCase(file: string, c: YamlCase): CaseOutcome {
   }
   const wr = c.want_result;
   const many =
-    wr && typeof wr === 'object' && !Array.isArray(wr) ? (wr as Record<string, unknown>)['many!'] : undefined;
+    wr instanceof Map
+      ? wr.get('many!')
+      : wr && typeof wr === 'object' && !Array.isArray(wr)
+        ? (wr as Record<string, unknown>)['many!']
+        : undefined;
   const expected = Array.isArray(many) ? many.map(processExpected) : [processExpected(wr)];
   if (expected.length !== results.length) {
     return { file, note: c.note, status: 'fail', reason: `expected ${expected.length} results, got ${results.length}` };
@@ -180,10 +203,24 @@ export function listCaseFiles(dir = CASES_DIR): string[] {
 
 export function loadCases(file: string, dir = CASES_DIR): YamlCase[] {
   const text = readFileSync(path.join(dir, file), 'utf8');
-  // One vector file has a flow sequence indented less than serde_yaml tolerates but the yaml package rejects:
-  // take the document the parser recovered (errors are about indentation only, the values are intact).
-  const doc = parseDocument(text, { merge: true }).toJS({ maxAliasCount: -1 }) as { cases?: YamlCase[] };
-  return doc.cases ?? [];
+  let parsed = parseDocument(text, { merge: true });
+  if (parsed.errors.length) {
+    // loop/chained.yaml has a multi-line flow sequence (`set!: [` ... `]`) indented less than its key; serde_yaml
+    // accepts it, the yaml package mis-reads it. Joining such sequences onto one line gives the intended value.
+    const joined = text.replace(
+      /\[[ \t]*\n([^[\]]*?)\]/g,
+      (_m, inner: string) => `[${inner.replace(/\s*\n\s*/g, ' ')}]`,
+    );
+    parsed = parseDocument(joined, { merge: true });
+  }
+  const doc = parsed.toJS({ maxAliasCount: -1 }) as { cases?: YamlCase[] };
+  // expected results keep YAML's typed mapping keys (`null:`, `true:`, `7:`), which plain objects would stringify
+  const typed = parsed.toJS({ maxAliasCount: -1, mapAsMap: true }) as Map<string, unknown>;
+  const typedCases = (typed.get('cases') as Array<Map<string, unknown>> | undefined) ?? [];
+  return (doc.cases ?? []).map((c, i) => {
+    const t = typedCases[i];
+    return t?.has('want_result') ? { ...c, want_result: t.get('want_result') } : c;
+  });
 }
 
 export function runAll(dir = CASES_DIR): CaseOutcome[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Engine, RegoError, parseModule } from '../../../../policy/rego/index.js';
+import { Engine, MAX_SOURCE_BYTES, RegoError, parseModule } from '../../../../policy/rego/index.js';
 
 function engine(src: string, opts = {}): Engine {
   const e = new Engine(opts);
@@ -150,6 +150,29 @@ ok if not to_number("abc")
     ]);
   });
 
+  it('remembers regex.match results per pattern and subject without mixing them up', () => {
+    const t = engine('package t\nm := [regex.match(p, s) | some p in input.ps; some s in input.ss]');
+    t.setInput({ ps: ['^a', 'b$'], ss: ['ab', 'ba', 'ab'] });
+    expect(t.evalRule('data.t.m')).toEqual([true, false, true, true, false, true]);
+    t.setInput({ ps: ['b$', '^a'], ss: ['ab'] });
+    expect(t.evalRule('data.t.m')).toEqual([true, true]);
+  });
+
+  it('replace treats the replacement as literal text (no $& or $1 expansion)', () => {
+    const t = engine('package t\nr := replace(input.s, "$(sandbox-name)", input.name)');
+    t.setInput({ s: 'NAME=$(sandbox-name)', name: "$&$1$'" });
+    expect(t.evalRule('data.t.r')).toBe("NAME=$&$1$'");
+  });
+
+  it('reorders a body only when source order reads a variable before it is bound', () => {
+    const t = engine(
+      'package t\nr := v if {\n  v := p + 1\n  p = q\n  q = 2\n}\ns := x if {\n  print("first")\n  x := 1\n  print("second", x)\n}',
+    );
+    expect(t.evalRule('data.t.r')).toBe(3);
+    expect(t.evalRule('data.t.s')).toBe(1);
+    expect(t.takePrints()).toEqual(['test.rego:8: first', 'test.rego:10: second 1']);
+  });
+
   it('bounds evaluation time and depth', () => {
     const slow = engine(
       'package t\np := count([x | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); x := a * b])',
@@ -173,6 +196,16 @@ ok if not to_number("abc")
     expect(() => parseModule('v0.rego', v0, { regoV1: true })).toThrow(/`if` keyword is required/);
     expect(() => parseModule('bad.rego', 'package t\np := }')).toThrow(/bad.rego:2:6/);
   });
+
+  it('accepts a policy of almost 16 MiB and rejects a larger one', () => {
+    const line = 'x'.repeat(64 * 1024 - 100);
+    const n = Math.floor((MAX_SOURCE_BYTES - 1024) / (line.length + 4));
+    const src = `package t\np := [\n${Array.from({ length: n }, () => `"${line}",`).join('\n')}\n]\nq := count(p)\n`;
+    expect(src.length).toBeGreaterThan(MAX_SOURCE_BYTES - 70 * 1024);
+    expect(src.length).toBeLessThanOrEqual(MAX_SOURCE_BYTES);
+    expect(engine(src).evalRule('data.t.q')).toBe(n);
+    expect(() => engine('package t\n#' + ' '.repeat(MAX_SOURCE_BYTES))).toThrow(/limit is 16777216 bytes/);
+  }, 60_000);
 
   it('clone shares compiled modules but keeps data and input independent', () => {
     const a = engine('package t\np := data.v');
