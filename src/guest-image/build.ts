@@ -26,6 +26,7 @@ import { buildRootfsImage, type RootfsType } from './rootfs-image.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { defaultNativeAddon } from './default-agent.js';
 import { runTool } from './run-tool.js';
+import { PROTO_FILES, protoDir } from '../protocols/index.js';
 
 /** Bump when the builder's output for the same inputs changes. Part of the cache key. */
 export const BUILDER_VERSION = 'ccgpu-guest-image/2';
@@ -35,6 +36,8 @@ export const DEFAULT_KERNEL_PACKAGE = 'linux-image-cloud-amd64';
 export type Compression = 'gzip' | 'zstd' | 'none';
 
 /** Where the native addon (waitpid, vsock, ioctls) lives in the guest; the agent loads it from there. */
+/** Where the guest agent finds the .proto files (the agent's default CCGPU_PROTO_DIR). */
+export const GUEST_PROTO_DIR = '/usr/share/ccgpu/proto';
 export const GUEST_NATIVE_ADDON_PATH = '/usr/lib/ccgpu/ccgpu_native.node';
 
 /** The environment variable that tells the agent where its native addon is (set on PID 1 when the addon is shipped). */
@@ -67,6 +70,8 @@ export interface BuildGuestImageOptions {
   /** Environment for the agent process. */
   agentEnv?: Record<string, string>;
   extraFiles?: ExtraFile[];
+  /** Ship src/protocols/proto at GUEST_PROTO_DIR for the agent (default true). */
+  protocolDefinitions?: boolean;
   /** Debian kernel package (a metapackage is followed to the real image package). */
   kernelPackage?: string;
   /** Use this local kernel .deb instead of downloading (offline builds). */
@@ -330,6 +335,13 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
     const data =
       f.source !== undefined ? await readInput(`extra file ${f.guestPath}`, f.source) : Buffer.from(f.content!);
     extra.push({ guestPath: f.guestPath, data, mode: f.mode ?? 0o644 });
+  }
+  if (opts.protocolDefinitions !== false) {
+    // the bundled agent loads its .proto files at run time (CCGPU_PROTO_DIR, default GUEST_PROTO_DIR)
+    const dir = protoDir();
+    for (const rel of PROTO_FILES) {
+      extra.push({ guestPath: path.posix.join(GUEST_PROTO_DIR, rel), data: await readInput(`protocol definition ${rel}`, path.join(dir, rel)), mode: 0o644 });
+    }
   }
 
   // 5. init

@@ -8,6 +8,7 @@ export {
   listCachedImages,
   BUILDER_VERSION,
   GUEST_NATIVE_ADDON_PATH,
+  GUEST_PROTO_DIR,
   AGENT_NATIVE_ENV,
   DEFAULT_KERNEL_PACKAGE,
   type BuildGuestImageOptions,
