@@ -13,11 +13,8 @@ import { findRunc, rootIsInitramfs, Runc } from './runc.js';
 import { installCrashGuards, OrphanReaper, powerOff } from './pid1.js';
 import { serveAgentTransport } from './transport.js';
 import { loadAgentPolicy } from './policy-gate.js';
+import { CONTAINER_STATE_DIR, DEFAULT_NATIVE_ADDON, GUEST_PROTO_DIR } from './main-constants.js';
 
-export const DEFAULT_NATIVE_ADDON = '/usr/lib/ccgpu/ccgpu_native.node';
-/** Where the guest image puts src/protocols/proto (the bundle cannot carry them). */
-export const GUEST_PROTO_DIR = '/usr/share/ccgpu/proto';
-export const CONTAINER_STATE_DIR = '/run/ccgpu/containers';
 
 async function main(): Promise<void> {
   process.env.CCGPU_NATIVE_ADDON ??= process.env.CCGPU_AGENT_NATIVE ?? DEFAULT_NATIVE_ADDON;

@@ -93,6 +93,8 @@ async function readInitdataDevice(device: string): Promise<Uint8Array> {
 }
 
 export class AgentPolicyHook {
+  private logWrites: Promise<void> = Promise.resolve();
+
   private constructor(
     private policy: AgentPolicy | undefined,
     private origin: PolicyOrigin,
@@ -165,7 +167,7 @@ export class AgentPolicyHook {
       this.logger.warn({ request: requestName }, message);
       return { allowed: false, message, code: Code.Internal };
     }
-    if (this.opts.requestLog && !UNLOGGED.has(requestName)) await this.logRequest(requestName, input);
+    if (this.opts.requestLog && !UNLOGGED.has(requestName)) this.logRequest(requestName, input);
     let d;
     try {
       d = await policy.evaluate(requestName, input);
@@ -200,11 +202,17 @@ export class AgentPolicyHook {
     this.logger.info('agent policy replaced by SetPolicyRequest');
   }
 
-  private async logRequest(requestName: string, input: unknown): Promise<void> {
-    try {
-      await appendFile(this.opts.requestLog as string, JSON.stringify({ kind: requestName, request: input }) + '\n');
-    } catch (e) {
-      this.logger.debug({ file: this.opts.requestLog, err: (e as Error).message }, 'cannot write policy request log');
-    }
+  /** Appends to the request log in call order, without holding up the evaluation. */
+  private logRequest(requestName: string, input: unknown): void {
+    const line = JSON.stringify({ kind: requestName, request: input }) + '\n';
+    const file = this.opts.requestLog as string;
+    this.logWrites = this.logWrites
+      .then(() => appendFile(file, line))
+      .catch((e: Error) => this.logger.debug({ file, err: e.message }, 'cannot write policy request log'));
+  }
+
+  /** Resolves when every request-log line written so far is on disk. */
+  async flushRequestLog(): Promise<void> {
+    await this.logWrites;
   }
 }
