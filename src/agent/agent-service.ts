@@ -19,7 +19,7 @@ import { vfioAssignments, type VfioAssignment } from './devices.js';
 import { updateInterface, updateRoutes, type GuestInterface, type GuestRoute } from './network.js';
 import { cgroupStats } from './cgroup-stats.js';
 
-export type PolicyDecision = { allowed: true } | { allowed: false; message: string };
+export type PolicyDecision = { allowed: true } | { allowed: false; message: string; code?: Code };
 
 /** The single policy hook every request passes through. */
 export interface PolicyGate {
@@ -244,7 +244,7 @@ export class AgentService {
         if (!d.allowed) {
           // a denied read answers no data (the Kata agent does the same) rather than an error that ends the stream
           if (name === 'ReadStdout' || name === 'ReadStderr') return { data: new Uint8Array(0) };
-          throw new CcgpuError(d.message, { code: Code.PermissionDenied });
+          throw new CcgpuError(d.message, { code: d.code ?? Code.PermissionDenied });
         }
         if (!fn) throw new CcgpuError(`${name} is not implemented by the ccgpu agent`, { code: Code.Unimplemented });
         return fn(req as never, ctx);
@@ -258,7 +258,7 @@ export class AgentService {
       return await this.o.policy.allow(requestType, req);
     } catch (e) {
       // fail closed
-      return { allowed: false, message: `${requestType} is blocked by policy: evaluation failed: ${(e as Error).message}` };
+      return { allowed: false, message: `${requestType}: internal error ${(e as Error).message}`, code: Code.Internal };
     }
   }
 

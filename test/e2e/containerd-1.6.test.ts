@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeInitdataAnnotation, INITDATA_ANNOTATION } from '../../attestation/initdata/index.js';
+import { serviceMethods } from '../../src/protocols/index.js';
 import { runAsync, startContainerd, type TestContainerd } from '../fixtures/containerd.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,6 +93,38 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     expect(r.code, diag(r)).toBe(0);
     r = await run(['container', 'rm', id]);
     expect(r.code, diag(r)).toBe(0);
+    expect(leftovers(id)).toEqual([]);
+  }, 400_000);
+
+  it('enforces the agent policy from the cc_init_data annotation (initdata disk → agent)', async () => {
+    // every request allowed by default, except an exec whose arguments contain "forbidden"
+    const requests = serviceMethods('grpc.AgentService').map((m) => m.requestType.name);
+    const policy = [
+      'package agent_policy',
+      'import rego.v1',
+      ...[...new Set(requests)].filter((r) => r !== 'ExecProcessRequest').map((r) => `default ${r} := true`),
+      'default ExecProcessRequest := false',
+      'ExecProcessRequest if {',
+      '  every a in input.process.Args { a != "forbidden" }',
+      '}',
+    ].join('\n');
+    const toml = `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"policy.rego" = \'\'\'\n${policy}\n\'\'\'\n`;
+    const id = 'e2e-policy';
+    let r = await run(['run', '-d', '--runtime', RUNTIME, '--annotation', `${INITDATA_ANNOTATION}=${encodeInitdataAnnotation(toml)}`, IMAGE, id, 'sleep', '600']);
+    expect(r.code, diag(r)).toBe(0);
+    r = await run(['task', 'exec', '--exec-id', 'ok1', id, 'echo', 'allowed']);
+    expect(r.code, diag(r)).toBe(0);
+    expect(r.stdout).toBe('allowed\n');
+    r = await run(['task', 'exec', '--exec-id', 'no1', id, 'echo', 'forbidden']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/ExecProcessRequest is blocked by policy/);
+    r = await run(['task', 'kill', '-s', 'SIGKILL', id]);
+    for (let i = 0; i < 100; i++) {
+      if (/STOPPED/.test((await run(['task', 'ls'])).stdout)) break;
+      await sleep(200);
+    }
+    expect((await run(['task', 'rm', id])).code).toBe(0);
+    expect((await run(['container', 'rm', id])).code).toBe(0);
     expect(leftovers(id)).toEqual([]);
   }, 400_000);
 
