@@ -259,8 +259,8 @@ export interface TeeGuestNvmlAddon {
   nvmlDeviceCount(): number;
   nvmlDeviceUuid(index: number): string;
   nvmlDeviceArchitecture(index: number): number;
-  nvmlAttestationReport(index: number, nonce: Uint8Array): Buffer;
-  nvmlCertificateChain(index: number): Buffer;
+  nvmlAttestationReport(index: number, nonce: Uint8Array): Promise<Buffer>;
+  nvmlCertificateChain(index: number): Promise<Buffer>;
   nvmlClose(): void;
 }
 

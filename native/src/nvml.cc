@@ -1,23 +1,26 @@
 // NVML through dlopen (no link-time dependency on the NVIDIA driver). Only what GPU attestation needs:
 //
-//   nvmlOpen(library = "libnvidia-ml.so.1")  dlopen + nvmlInit_v2 (idempotent). Errors carry code:
+//   nvmlOpen(library = "libnvidia-ml.so.1")  dlopen + nvmlInit_v2 (idempotent for the same library). Errors carry code:
 //                                             ENVMLLOAD (library absent), ENVMLSYM (symbol missing), ENVML (NVML error)
 //   nvmlDeviceCount() -> number
 //   nvmlDeviceUuid(index) -> string            nvmlDeviceGetUUID
 //   nvmlDeviceArchitecture(index) -> number    nvmlDeviceGetArchitecture (9 = Hopper, 10 = Blackwell)
-//   nvmlAttestationReport(index, nonce[32]) -> Buffer   nvmlDeviceGetConfComputeGpuAttestationReport
-//   nvmlCertificateChain(index) -> Buffer      attestation certificate chain (PEM) of nvmlDeviceGetConfComputeGpuCertificate
-//   nvmlClose()                                nvmlShutdown + dlclose
+//   nvmlAttestationReport(index, nonce[32]) -> Promise<Buffer>   nvmlDeviceGetConfComputeGpuAttestationReport
+//   nvmlCertificateChain(index) -> Promise<Buffer>   attestation chain (PEM) of nvmlDeviceGetConfComputeGpuCertificate
+//                                              (both on a worker thread)
+//   nvmlClose()                                nvmlShutdown + dlclose (refused while a call is running)
 //
 // Structure layouts follow nvml.h (CUDA 12.x); they are declared here so building needs no NVIDIA headers.
 #include "nvml.h"
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ccgpu {
 namespace {
@@ -51,6 +54,7 @@ struct GpuAttestationReport {
 
 struct Nvml {
   void* lib = nullptr;
+  std::string path;
   nvmlReturn_t (*init)() = nullptr;
   nvmlReturn_t (*shutdown)() = nullptr;
   const char* (*errorString)(nvmlReturn_t) = nullptr;
@@ -112,11 +116,14 @@ void Close() {
 
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (g_nvml.lib) return env.Undefined();
   std::string path = "libnvidia-ml.so.1";
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsString()) throw Napi::TypeError::New(env, "nvmlOpen: argument 'library' must be a string");
     path = info[0].As<Napi::String>().Utf8Value();
+  }
+  if (g_nvml.lib) {
+    if (g_nvml.path == path) return env.Undefined();
+    throw NvmlError(env, "ENVMLOPEN", "NVML is already loaded from " + g_nvml.path + "; call nvmlClose before loading " + path);
   }
   dlerror();
   void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -126,6 +133,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   }
   Nvml n;
   n.lib = lib;
+  n.path = path;
   try {
     Sym(env, lib, "nvmlInit_v2", path, &n.init);
     Sym(env, lib, "nvmlShutdown", path, &n.shutdown);
@@ -177,6 +185,83 @@ Napi::Value DeviceArchitecture(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), arch);
 }
 
+// The report and certificate calls talk to the GPU and can take a long time: they run on a worker thread and
+// resolve a promise, so the guest agent's event loop keeps serving while a GPU is attested.
+std::atomic<int> g_inflight{0};
+
+class NvmlCallWorker : public Napi::AsyncWorker {
+ public:
+  enum class Kind { kReport, kCertificate };
+  NvmlCallWorker(Napi::Env env, Kind kind, nvmlDevice_t dev, const uint8_t* nonce)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), kind_(kind), dev_(dev) {
+    if (nonce) std::memcpy(nonce_, nonce, kNonceSize);
+    ++g_inflight;
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (kind_ == Kind::kReport) {
+      call_ = "nvmlDeviceGetConfComputeGpuAttestationReport";
+      auto r = std::make_unique<GpuAttestationReport>();
+      std::memset(r.get(), 0, sizeof(GpuAttestationReport));
+      std::memcpy(r->nonce, nonce_, kNonceSize);
+      rc_ = g_nvml.getReport(dev_, r.get());
+      if (rc_ == kNvmlSuccess) {
+        if (r->attestationReportSize == 0 || r->attestationReportSize > kAttestationReportSize) {
+          bad_ = "returned a report size of " + std::to_string(r->attestationReportSize);
+        } else {
+          out_.assign(r->attestationReport, r->attestationReport + r->attestationReportSize);
+        }
+      }
+    } else {
+      call_ = "nvmlDeviceGetConfComputeGpuCertificate";
+      auto c = std::make_unique<GpuCertificate>();
+      std::memset(c.get(), 0, sizeof(GpuCertificate));
+      rc_ = g_nvml.getCert(dev_, c.get());
+      if (rc_ == kNvmlSuccess) {
+        if (c->attestationCertChainSize == 0 || c->attestationCertChainSize > kAttestationCertChainSize) {
+          bad_ = "returned a chain size of " + std::to_string(c->attestationCertChainSize);
+        } else {
+          out_.assign(c->attestationCertChain, c->attestationCertChain + c->attestationCertChainSize);
+        }
+      }
+    }
+    if (rc_ != kNvmlSuccess) {
+      const char* t = g_nvml.errorString ? g_nvml.errorString(rc_) : nullptr;
+      text_ = t ? t : "NVML error";
+    }
+  }
+
+  void OnOK() override {
+    --g_inflight;
+    Napi::Env env = Env();
+    if (rc_ != kNvmlSuccess) {
+      Napi::Error e = NvmlError(env, "ENVML", call_ + " failed: " + text_ + " (" + std::to_string(rc_) + ")");
+      e.Set("nvmlReturn", Napi::Number::New(env, rc_));
+      deferred_.Reject(e.Value());
+    } else if (!bad_.empty()) {
+      deferred_.Reject(NvmlError(env, "ENVML", call_ + " " + bad_).Value());
+    } else {
+      deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    --g_inflight;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Kind kind_;
+  nvmlDevice_t dev_;
+  uint8_t nonce_[kNonceSize] = {};
+  nvmlReturn_t rc_ = kNvmlSuccess;
+  std::string call_;
+  std::string text_;
+  std::string bad_;
+  std::vector<uint8_t> out_;
+};
+
 Napi::Value AttestationReport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   nvmlDevice_t dev = Device(info, "nvmlAttestationReport");
@@ -184,31 +269,24 @@ Napi::Value AttestationReport(const Napi::CallbackInfo& info) {
       info[1].As<Napi::Uint8Array>().ByteLength() != kNonceSize) {
     throw Napi::TypeError::New(env, "nvmlAttestationReport: argument 'nonce' must be a 32-byte Buffer");
   }
-  auto report = std::make_unique<GpuAttestationReport>();
-  std::memset(report.get(), 0, sizeof(GpuAttestationReport));
-  std::memcpy(report->nonce, info[1].As<Napi::Uint8Array>().Data(), kNonceSize);
-  Check(env, g_nvml.getReport(dev, report.get()), "nvmlDeviceGetConfComputeGpuAttestationReport");
-  if (report->attestationReportSize == 0 || report->attestationReportSize > kAttestationReportSize) {
-    throw NvmlError(env, "ENVML", "nvmlDeviceGetConfComputeGpuAttestationReport returned a report size of " +
-                                      std::to_string(report->attestationReportSize));
-  }
-  return Napi::Buffer<uint8_t>::Copy(env, report->attestationReport, report->attestationReportSize);
+  auto* w = new NvmlCallWorker(env, NvmlCallWorker::Kind::kReport, dev, info[1].As<Napi::Uint8Array>().Data());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value CertificateChain(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   nvmlDevice_t dev = Device(info, "nvmlCertificateChain");
-  auto cert = std::make_unique<GpuCertificate>();
-  std::memset(cert.get(), 0, sizeof(GpuCertificate));
-  Check(env, g_nvml.getCert(dev, cert.get()), "nvmlDeviceGetConfComputeGpuCertificate");
-  if (cert->attestationCertChainSize == 0 || cert->attestationCertChainSize > kAttestationCertChainSize) {
-    throw NvmlError(env, "ENVML", "nvmlDeviceGetConfComputeGpuCertificate returned a chain size of " +
-                                      std::to_string(cert->attestationCertChainSize));
-  }
-  return Napi::Buffer<uint8_t>::Copy(env, cert->attestationCertChain, cert->attestationCertChainSize);
+  auto* w = new NvmlCallWorker(info.Env(), NvmlCallWorker::Kind::kCertificate, dev, nullptr);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value CloseJs(const Napi::CallbackInfo& info) {
+  if (g_inflight.load() > 0) {
+    throw NvmlError(info.Env(), "ENVMLBUSY", "nvmlClose: " + std::to_string(g_inflight.load()) + " NVML call(s) still running");
+  }
   Close();
   return info.Env().Undefined();
 }

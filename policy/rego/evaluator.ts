@@ -71,13 +71,16 @@ export interface LiteralFailure {
 
 const UNDEF = Symbol('undefined');
 const TRUE_TERM: Term = { t: 'scalar', v: true, loc: { line: 0, col: 0 } };
-/** Evaluation order of each body (null: source order). */
-const SCHEDULES = new WeakMap<Literal[], Literal[] | null>();
+/** Evaluation order of a body, stored on the body array (null: source order). */
+const SCHEDULE: unique symbol = Symbol('schedule');
 
 export class EvalContext {
   input: Value | undefined;
   data: RObject;
   cache = new Map<RuleGroup, Value | typeof UNDEF>();
+  /** Parts of ref-head groups evaluated on their own (see evalRefHeadPartial). */
+  partialCache = new Map<string, RObject>();
+  partialInProgress = new Set<string>();
   inProgress = new Set<RuleGroup>();
   /** print() records; formatted lazily (most are never read when a request is allowed). */
   prints: PrintRecord[] = [];
@@ -134,11 +137,12 @@ export class EvalContext {
 
   /** The body in a safe evaluation order (see schedule.ts); decided once per body, at its first evaluation. */
   private scheduled(body: Literal[], env: Env): Literal[] {
-    let order = SCHEDULES.get(body);
+    const b = body as Literal[] & { [SCHEDULE]?: Literal[] | null };
+    let order = b[SCHEDULE];
     if (order === undefined) {
       const isLocal = (n: string): boolean => this.locals.has(n) || !this.isGlobal(n);
       order = scheduleBody(body, isLocal, env.keys()) ?? null;
-      SCHEDULES.set(body, order);
+      b[SCHEDULE] = order;
     }
     return order ?? body;
   }
@@ -272,12 +276,14 @@ export class EvalContext {
     const savedInput = this.input;
     const savedData = this.data;
     const savedCache = this.cache;
+    const savedPartial = this.partialCache;
     const savedOverrides = this.overrides;
     const savedFns = this.functionOverrides;
     let result = false;
     const apply = (i: number): boolean => {
       if (i === lit.with.length) {
         this.cache = new Map();
+        this.partialCache = new Map();
         const plain = { ...lit, with: [] } as Literal;
         // Continuation runs with the original environment restored.
         let any = false;
@@ -290,6 +296,7 @@ export class EvalContext {
         this.input = savedInput;
         this.data = savedData;
         this.cache = savedCache;
+        this.partialCache = savedPartial;
         this.overrides = savedOverrides;
         this.functionOverrides = savedFns;
         if (!any) return false;
@@ -337,6 +344,7 @@ export class EvalContext {
     this.input = savedInput;
     this.data = savedData;
     this.cache = savedCache;
+    this.partialCache = savedPartial;
     this.overrides = savedOverrides;
     this.functionOverrides = savedFns;
     return result;
@@ -571,7 +579,14 @@ export class EvalContext {
             if (name === 'input') cur = this.input;
             else {
               const g = this.scopeNode.groups.get(name);
-              if (g && !g.isFunction && !this.overrides && !this.scopeNode.children.has(name) && !this.locals.has(name))
+              if (
+                g &&
+                !g.isFunction &&
+                !g.refHead &&
+                !this.overrides &&
+                !this.scopeNode.children.has(name) &&
+                !this.locals.has(name)
+              )
                 cur = this.evalGroup(g);
               else return this.first(t, env);
             }
@@ -966,9 +981,22 @@ export class EvalContext {
     const g = node.groups.get(key);
     const child = node.children.get(key);
     const baseChild = base instanceof RObject ? base.str.get(key) : undefined;
+    // as regorus: where base data and a rule define the same document, the base data answers
+    if (g && !g.isFunction && baseChild !== undefined && !(baseChild instanceof RObject))
+      return this.walkValue(baseChild, path, i, env, k);
+    if (g && !g.isFunction && g.refHead && !child && baseChild === undefined && i < path.length && !this.cache.has(g)) {
+      const keys: string[] = [];
+      for (let j = i; j < path.length; j++) {
+        const p = path[j] as Term;
+        if (p.t !== 'scalar' || typeof p.v !== 'string') break;
+        keys.push(p.v);
+      }
+      if (keys.length) return this.walkValue(this.evalRefHeadPartial(g, keys), path, i, env, k);
+    }
     if (g && !g.isFunction) {
       let v = this.evalGroup(g);
-      if (v === undefined) return false;
+      if (v === undefined) return baseChild === undefined ? false : this.walkValue(baseChild, path, i, env, k);
+      if (baseChild instanceof RObject && v instanceof RObject) v = mergeObjects(v, baseChild);
       if (child) {
         const sub = this.materialize(child, baseChild, [...at, key]);
         if (v instanceof RObject && sub instanceof RObject) v = mergeObjects(v, sub);
@@ -1000,7 +1028,9 @@ export class EvalContext {
       let v = ov !== undefined ? ov : this.evalGroup(g);
       if (v === undefined) continue;
       const existing = out.str.get(name);
-      if (existing instanceof RObject && v instanceof RObject) v = mergeObjects(existing, v);
+      // base data wins over a rule of the same name (regorus); objects are merged, base data winning on conflicts
+      if (existing !== undefined && !(existing instanceof RObject && v instanceof RObject)) continue;
+      if (existing instanceof RObject && v instanceof RObject) v = mergeObjects(v, existing);
       out.str.set(name, v);
     }
     return out;
@@ -1081,34 +1111,72 @@ export class EvalContext {
     this.locals = rule.locals;
   }
 
+  /** The object built by a ref-head rule group (or by the given subset of its rules). */
+  private computeRefHead(g: RuleGroup, rules: Rule[], defaults: Rule[]): RObject {
+    const name = [...g.pkgPath, g.name].join('.');
+    const out = new RObject();
+    for (const rule of rules) {
+      this.withScope(rule, () =>
+        this.evalDefChain(rule, rule.def, new Map(), (env, v) => {
+          return this.evalItems(rule.path, 0, [], env, (keys) => {
+            insertPath(out, keys, v, rule.kind === 'contains', name);
+            return false;
+          });
+        }),
+      );
+    }
+    for (const d of defaults) {
+      this.withScope(d, () => {
+        const v = this.firstValue(d.def.value ?? TRUE_TERM, new Map());
+        if (v === undefined) return;
+        this.evalItems(d.path, 0, [], new Map(), (keys) => {
+          let cur: Value | undefined = out;
+          for (const key of keys) cur = cur instanceof RObject ? cur.get(key) : undefined;
+          if (cur === undefined) insertPath(out, keys, v, false, name);
+          return true;
+        });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * `a.b.e` where `a` is a ref-head group: only the rules whose head can produce `a.b.e` are evaluated (so
+   * `a.b.d := a.b.e` inside the same group is not a recursion). Cached like whole groups.
+   */
+  private evalRefHeadPartial(g: RuleGroup, keys: string[]): RObject {
+    const id = `${g.id}\u0000${keys.join('\u0000')}`;
+    const hit = this.partialCache.get(id);
+    if (hit) return hit;
+    if (this.partialInProgress.has(id))
+      throw new RegoError(
+        `${g.rules[0]?.file ?? ''}: recursion detected while evaluating rule ${[...g.pkgPath, g.name, ...keys].join('.')}`,
+        'rego_compile_error',
+      );
+    const fits = (r: Rule): boolean => {
+      const n = Math.min(r.path.length, keys.length);
+      for (let j = 0; j < n; j++) {
+        const p = r.path[j] as Term;
+        if (p.t === 'scalar' && p.v !== keys[j]) return false;
+      }
+      return true;
+    };
+    this.partialInProgress.add(id);
+    this.enter();
+    let out: RObject;
+    try {
+      out = this.computeRefHead(g, g.rules.filter(fits), (g.refDefaults ?? []).filter(fits));
+    } finally {
+      this.depth--;
+      this.partialInProgress.delete(id);
+    }
+    this.partialCache.set(id, out);
+    return out;
+  }
+
   private computeGroup(g: RuleGroup): Value | undefined {
     const name = [...g.pkgPath, g.name].join('.');
-    if (g.refHead) {
-      const out = new RObject();
-      for (const rule of g.rules) {
-        this.withScope(rule, () =>
-          this.evalDefChain(rule, rule.def, new Map(), (env, v) => {
-            return this.evalItems(rule.path, 0, [], env, (keys) => {
-              insertPath(out, keys, v, rule.kind === 'contains', name);
-              return false;
-            });
-          }),
-        );
-      }
-      for (const d of g.refDefaults ?? []) {
-        this.withScope(d, () => {
-          const v = this.firstValue(d.def.value ?? TRUE_TERM, new Map());
-          if (v === undefined) return;
-          this.evalItems(d.path, 0, [], new Map(), (keys) => {
-            let cur: Value | undefined = out;
-            for (const key of keys) cur = cur instanceof RObject ? cur.get(key) : undefined;
-            if (cur === undefined) insertPath(out, keys, v, false, name);
-            return true;
-          });
-        });
-      }
-      return out;
-    }
+    if (g.refHead) return this.computeRefHead(g, g.rules, g.refDefaults ?? []);
     if (g.kind === 'contains') {
       const out = new RSet();
       for (const rule of g.rules) {

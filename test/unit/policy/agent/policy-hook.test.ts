@@ -159,9 +159,12 @@ describe('AgentPolicyHook', () => {
     await hook.allow('GuestDetailsRequest', { memBlockSize: true });
     await hook.allow('ReadStreamRequest', { containerId: 'c' });
     await hook.allow('SetPolicyRequest', { policy: 'secret-ish' });
+    await hook.allow('GuestDetailsRequest', { memHotplugProbe: true });
+    await hook.flushRequestLog();
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       { kind: 'GuestDetailsRequest', request: { mem_block_size: true, mem_hotplug_probe: false } },
+      { kind: 'GuestDetailsRequest', request: { mem_block_size: false, mem_hotplug_probe: true } },
     ]);
   });
 });

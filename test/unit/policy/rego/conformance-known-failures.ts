@@ -8,19 +8,9 @@ export const KNOWN_FAILURES: ReadonlyMap<string, string> = new Map([
     'JS numbers cannot tell the float literal 1.0 from the integer 1, so [1.0] is accepted as an array index',
   ],
   [
-    'data/tests.yaml | overriding refs in data produces no error',
-    'when base data and a rule define the same document, regorus answers with the base data; ccgpu answers with ' +
-      'the rule (the policy text wins over data)',
-  ],
-  [
     'import/tests.yaml | overload error does not leak callee module imports',
-    'ccgpu evaluates every definition of a function (to detect conflicting outputs); regorus stops at the first ' +
-      'definition that succeeds, so an error in a later definition does not surface there',
-  ],
-  [
-    'rule/dependency.yaml | inter',
-    'a ref-head rule group (a.b.c, a.b.d, a.b.e) is evaluated as a whole, so a.b.d depending on a.b.e of the ' +
-      'same group is reported as recursion',
+    'a conflict error (two outputs of lib.m) raised inside the second definition of lib.f: regorus in non-strict ' +
+      'mode still answers with the first definition value; ccgpu raises the conflict (fail closed)',
   ],
   [
     'snippets/snippets.yaml | snippet8',
