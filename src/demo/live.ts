@@ -34,7 +34,7 @@ export function liveDemoMissing(packageRoot: string): string[] {
 }
 
 /** The shipped coco-dev flavour plus a config.d drop-in for this machine: TCG, virtio-serial agent, virtio-fs. */
-export function writeLiveConfig(dir: string, packageRoot: string, img: { kernel: string; initrd: string }): string {
+export function writeLiveConfig(dir: string, packageRoot: string, img: { kernel: string; initrd: string }, extra = ''): string {
   fs.mkdirSync(path.join(dir, 'config.d'), { recursive: true });
   const base = path.join(dir, 'configuration.toml');
   fs.copyFileSync(path.join(packageRoot, 'configs/configuration-qemu-coco-dev.toml'), base);
@@ -63,17 +63,18 @@ dial_timeout = 180
 
 [runtime]
 create_container_timeout = 300
-`,
+${extra}`,
   );
   return base;
 }
 
-function leftovers(id: string): string[] {
+/** Processes, state and mounts a sandbox may leave behind (empty when its teardown was complete). */
+export function sandboxLeftovers(id: string): string[] {
   const found: string[] = [];
   const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout ?? '';
-  if (ps.split('\n').some((l) => l.includes('qemu-system') && l.includes(`sandbox-${id}`))) found.push('a QEMU process');
+  if (ps.split('\n').some((l) => l.includes('qemu-system') && l.includes(`sandbox-${id}`))) found.push(`qemu process for ${id}`);
   if (fs.existsSync(`/run/ccgpu/${id}`)) found.push(`/run/ccgpu/${id}`);
-  if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(`/run/ccgpu/${id}/`)) found.push('mounts');
+  if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(`/run/ccgpu/${id}/`)) found.push(`mounts under /run/ccgpu/${id}`);
   return found;
 }
 
@@ -115,7 +116,7 @@ export async function runLiveDemo(ctx: DemoContext): Promise<StepOutcome> {
       out.say(`containerd log: ${ctd.logFile}`);
       return { status: 'fail', summary: `ctr run exited ${r.code} with ${JSON.stringify(r.stdout)}` };
     }
-    const left = leftovers(SANDBOX_ID);
+    const left = sandboxLeftovers(SANDBOX_ID);
     if (left.length > 0) return { status: 'fail', summary: `hello printed, but the sandbox left ${left.join(', ')}` };
     out.say(`The container ran in a QEMU guest under the ccgpu agent (boot + run + teardown: ${secs}s); nothing left behind.`);
     return { status: 'pass', summary: `ctr run … echo hello printed "hello" from a QEMU guest in ${secs}s` };
