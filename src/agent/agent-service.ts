@@ -71,6 +71,7 @@ interface GuestContainer {
   mounts: string[];
   devices: VfioAssignment[];
   oomKills: number;
+  parentOomKills: number;
 }
 
 function notFound(what: string): CcgpuError {
@@ -140,6 +141,10 @@ export class AgentService {
           startTimeoutMs: this.o.launchTimeoutMs,
         });
         this.log.info({ container: c.id, pid: c.init.pid }, 'container started');
+        // `runc run` removes the container's cgroup as soon as it exits: an OOM kill of the init process is seen in
+        // the parent cgroup's hierarchical memory.events, compared with its count at start
+        c.parentOomKills = this.oomKillCount(path.posix.dirname(c.cgroupsPath));
+        void c.init.wait().then((status) => this.checkOomAtExit(c, status));
         return {};
       },
       ExecProcess: async (r) => {
@@ -291,6 +296,7 @@ export class AgentService {
       mounts,
       devices,
       oomKills: 0,
+      parentOomKills: 0,
     });
     this.log.info({ container: id, cgroupsPath }, 'container created');
     return {};
@@ -336,14 +342,37 @@ export class AgentService {
         const n = Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
         if (n > c.oomKills) {
           c.oomKills = n;
-          this.log.warn({ container: c.id }, 'OOM kill in container');
-          const w = this.oomWaiters.shift();
-          if (w) w(c.id);
-          else this.oomEvents.push(c.id);
+          this.queueOomEvent(c.id);
         }
       }
     }, 1000);
     this.oomTimer.unref();
+  }
+
+  private oomKillCount(cgroupPath: string): number {
+    if (!cgroupPath) return 0;
+    try {
+      const text = readFileSync(path.join(this.o.cgroupRoot ?? '/sys/fs/cgroup', cgroupPath, 'memory.events'), 'utf8');
+      return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  private checkOomAtExit(c: GuestContainer, status: number): void {
+    if (status !== 137 || !c.cgroupsPath) return;
+    const parent = path.posix.dirname(c.cgroupsPath);
+    const now = this.oomKillCount(parent);
+    if (now <= c.parentOomKills) return;
+    for (const other of this.containers.values()) if (path.posix.dirname(other.cgroupsPath) === parent) other.parentOomKills = now;
+    this.queueOomEvent(c.id);
+  }
+
+  private queueOomEvent(id: string): void {
+    this.log.warn({ container: id }, 'OOM kill in container');
+    const w = this.oomWaiters.shift();
+    if (w) w(id);
+    else this.oomEvents.push(id);
   }
 
   private nextOomEvent(signal: AbortSignal): Promise<string> {

@@ -12,7 +12,8 @@
  * 3. nothing: every request is allowed, with the warning "no policy loaded".
  *
  * How callers use it:
- * - every handler calls `allow(<RequestMessageName>, request)` first and answers PERMISSION_DENIED with
+ * - every handler calls `allow(<RequestMessageName>, request)` first (`policyEntryPoint(method)` in
+ *   policy-input.ts maps an AgentService method name to it) and answers PERMISSION_DENIED with
  *   `message` when it is not allowed. Any conversion or evaluation problem denies (fails closed) with the error
  *   text in `message` (upstream answers INTERNAL for those; `code` says which).
  * - ReadStdout/ReadStderr (`ReadStreamRequest`): read the stream FIRST, then call `allow`; if denied, answer

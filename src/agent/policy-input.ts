@@ -18,7 +18,7 @@
  */
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { lookupMessage, protoDir } from '../protocols/index.js';
+import { AGENT_SERVICE, lookupMessage, lookupService, protoDir } from '../protocols/index.js';
 import { toPolicyCopyFileRequest } from '../../policy/index.js';
 
 /** The Kata agent protos, parsed once with the original field spelling. */
@@ -203,6 +203,17 @@ export function fromPolicyInput(
     }
   }
   return { object: out, unknownKeys };
+}
+
+/**
+ * The policy entry point of an AgentService method: its request message name (`ReadStdout` and `ReadStderr` →
+ * `ReadStreamRequest`, `MemAgentMemcgSet` → `MemAgentMemcgConfig`, `CreateContainer` → `CreateContainerRequest`).
+ */
+export function policyEntryPoint(method: string): string {
+  const m = lookupService(AGENT_SERVICE).methods[method];
+  if (!m) throw new Error(`${AGENT_SERVICE} has no method ${JSON.stringify(method)}`);
+  const t = m.requestType;
+  return t.slice(t.lastIndexOf('.') + 1);
 }
 
 /** The Kata agent message type of a policy entry point (`CreateContainerRequest`, `MemAgentMemcgConfig`, ...). */

@@ -190,6 +190,7 @@ export class Sandbox extends EventEmitter {
         }),
       );
       log.info({ pid: vm.pid }, 'sandbox ready');
+      void sandbox.followOomEvents();
       return sandbox;
     } catch (e) {
       if (vm) await vm.stop(2_000).catch(() => undefined);
@@ -209,6 +210,26 @@ export class Sandbox extends EventEmitter {
         this.guestPciPaths.set(d.id, await resolveGuestPciPath(this.vm.qmp, d.id));
       } catch (e) {
         this.log.warn({ device: d.fn.bdf, err: errorMessage(e) }, 'cannot resolve the guest PCI path');
+      }
+    }
+  }
+
+  /**
+   * The agent's OOM events (GetOOMEvent blocks until a container's cgroup had an OOM kill), emitted as
+   * `oom` (containerId) until the sandbox goes away.
+   */
+  async followOomEvents(): Promise<void> {
+    while (!this.destroyed && !this.vmGone) {
+      try {
+        const e = await this.agent.client.getOOMEvent({});
+        if (e.containerId) {
+          this.log.warn({ container: e.containerId }, 'OOM kill in the guest');
+          this.emit('oom', e.containerId);
+        }
+      } catch (err) {
+        if (this.destroyed || this.vmGone) return;
+        this.log.debug({ err: errorMessage(err) }, 'GetOOMEvent failed; retrying');
+        await new Promise((r) => setTimeout(r, 1_000));
       }
     }
   }

@@ -104,6 +104,7 @@ export class ShimTaskService {
             this.creating = undefined;
           }
           this.sandbox.on('exit', this.onExit);
+          this.sandbox.on('oom', (containerId: string) => this.publish('/tasks/oom', { containerId }));
         }
         const sb = this.sb();
         await sb.createContainer({

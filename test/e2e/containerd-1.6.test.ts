@@ -96,6 +96,12 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     expect(leftovers(id)).toEqual([]);
   }, 400_000);
 
+  it('an OOM kill in the guest reaches containerd as a /tasks/oom event', async () => {
+    const r = await run(['run', '--rm', '--runtime', RUNTIME, '--memory-limit', String(48 * 1024 * 1024), IMAGE, 'e2e-oom', 'sh', '-c', 'x=aaaaaaaa; while :; do x=$x$x; done']);
+    expect(r.code, diag(r)).toBe(137);
+    expect(ctd.logs()).toMatch(/topic=\/tasks\/oom/);
+  }, 300_000);
+
   it('enforces the agent policy from the cc_init_data annotation (initdata disk → agent)', async () => {
     // every request allowed by default, except an exec whose arguments contain "forbidden"
     const requests = serviceMethods('grpc.AgentService').map((m) => m.requestType.name);
