@@ -12,6 +12,7 @@ import { CcgpuError, Code } from '../errors/index.js';
 import { AGENT_METHOD_NAMES, serviceMethods, AGENT_SERVICE, type AgentHandlers, type Storage } from '../protocols/index.js';
 import { runCommand } from '../subprocess/index.js';
 import { ContainerProcess } from './container-process.js';
+import { grpcSpecToOciJson } from '../protocols/oci-spec.js';
 import { checkId, ociConfigFromGrpcSpec, ociProcessFromGrpc, writeBundle } from './oci-bundle.js';
 import { Runc } from './runc.js';
 import { mountStorage, unmount, STORAGE_DRIVERS } from './storage.js';
@@ -197,6 +198,17 @@ export class AgentService {
         const p = this.process(r.containerId, r.execId);
         if (p.pid <= 0 || p.exited) throw new CcgpuError(`TtyWinResize: ${r.containerId}/${r.execId} is not running`, { code: Code.FailedPrecondition });
         await runCommand('stty', ['-F', `/proc/${p.pid}/fd/0`, 'rows', String(r.row), 'cols', String(r.column)], { timeoutMs: 5_000 });
+        return {};
+      },
+      UpdateContainer: async (r) => {
+        const c = this.containers.get(r.containerId);
+        if (!c) throw notFound(`container ${r.containerId}`);
+        if (!c.init.started || c.init.exited) throw new CcgpuError(`container ${c.id} is not running`, { code: Code.FailedPrecondition });
+        const resources = (grpcSpecToOciJson({ Linux: { Resources: r.resources ?? {} } }) as { linux?: { resources?: unknown } }).linux?.resources ?? {};
+        const file = path.join(c.dir, 'update-resources.json');
+        await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
+        await runCommand(this.o.runc.o.binary, [...this.o.runc.globalArgs(), 'update', '--resources', file, c.id], { timeoutMs: 20_000 });
+        this.log.info({ container: c.id }, 'container resources updated');
         return {};
       },
       RemoveContainer: async (r) => {

@@ -397,6 +397,28 @@ export class Sandbox extends EventEmitter {
     await this.client.ttyWinResize({ containerId, execId: execId || containerId, row: height, column: width });
   }
 
+  /**
+   * Task Update: containerd sends the new `LinuxResources` as JSON in an Any; the agent applies it with
+   * `runc update`. Annotations-only updates change nothing in the guest.
+   */
+  async update(containerId: string, resources: { typeUrl: string; value: Uint8Array } | undefined): Promise<void> {
+    this.container(containerId);
+    if (!resources || resources.value.length === 0) return;
+    if (!/LinuxResources$/.test(resources.typeUrl)) {
+      throw new CcgpuError(`Update: resources of type "${resources.typeUrl}" are not supported (expected runtime-spec LinuxResources)`, {
+        code: Code.InvalidArgument,
+      });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(resources.value).toString('utf8'));
+    } catch (e) {
+      throw new CcgpuError(`Update: resources are not valid JSON: ${errorMessage(e)}`, { code: Code.InvalidArgument });
+    }
+    const grpc = ociJsonToGrpcSpec({ linux: { resources: json } }) as { Linux?: { Resources?: Record<string, unknown> } };
+    await this.client.updateContainer({ containerId, resources: grpc.Linux?.Resources ?? {} });
+  }
+
   async closeIo(containerId: string, execId: string): Promise<void> {
     const p = this.container(containerId).process(execId);
     await p?.io?.closeIo();

@@ -202,7 +202,7 @@ export class ShimTaskService {
       },
 
       Update: async (req) => {
-        this.sb().container(req.id);
+        await this.sb().update(req.id, req.resources);
         return {};
       },
 
