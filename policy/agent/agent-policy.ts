@@ -162,6 +162,9 @@ export class AgentPolicy {
   evaluateSync(requestName: string, input: unknown): DetailedDecision {
     const engine = this.engine;
     engine.setInput(input);
+    // Evaluate without print(); the lines are reproduced on demand from this snapshot (same data and input).
+    const replay = engine.clone();
+    engine.setGatherPrints(false);
     let value: Value | undefined;
     let error: string | undefined;
     let allowed = false;
@@ -187,7 +190,8 @@ export class AgentPolicy {
       error = e instanceof RegoError ? e.message : String(e);
       allowed = false;
     }
-    const batch = engine.takePrintBatch();
+    engine.setGatherPrints(true);
+    engine.takePrintBatch(); // trace() output, if any, is reproduced by the replay too
     let bypassed = false;
     if ((!allowed || error) && this.allowFailing) {
       this.logger?.warn(
@@ -204,8 +208,22 @@ export class AgentPolicy {
       error,
       bypassed,
     } as DetailedDecision;
-    // print lines are formatted only if someone reads them (denial messages, debugging)
-    Object.defineProperty(decision, 'prints', { get: () => batch.lines(), enumerable: true });
+    // print lines are produced only if someone reads them (denial messages, debugging)
+    let lines: string[] | undefined;
+    Object.defineProperty(decision, 'prints', {
+      get: (): string[] => {
+        if (!lines) {
+          try {
+            replay.evalRuleValue(`${POLICY_PACKAGE}.${requestName}`);
+          } catch {
+            // the lines printed before the error are kept
+          }
+          lines = replay.takePrints();
+        }
+        return lines;
+      },
+      enumerable: true,
+    });
     return decision;
   }
 

@@ -43,6 +43,8 @@ export interface EvalLimits {
   failClosedRegex: boolean;
   deadline: number;
   maxDepth: number;
+  /** Skip print() (its arguments are not evaluated; the expression is true). */
+  noPrint?: boolean;
 }
 
 /** One print() call: formatted on demand by {@link formatPrint}. */
@@ -351,6 +353,7 @@ export class EvalContext {
   }
 
   private evalPrint(t: Extract<Term, { t: 'call' }>, env: Env, k: K): boolean {
+    if (this.limits.noPrint) return k();
     const parts: Array<Value | undefined> = [];
     for (const a of t.args) {
       let got: Value | undefined;

@@ -269,7 +269,9 @@ class Parser {
       }
       return true;
     }
-    if (this.isOp('{') && this.sameLine()) {
+    // A `{` that starts a line cannot begin a new statement at module level, so it is this rule's body
+    // (regorus and OPA accept `p contains x` followed by its body on a later line).
+    if (this.isOp('{') && (this.sameLine() || (allowIf && this.nlStack.length === 1))) {
       this.next();
       def.body = this.parseBodyUntil('}');
       this.expectOp('}');
@@ -848,12 +850,23 @@ export function collectDeclared(body: Literal[], out: Set<string>): void {
   }
 }
 
+/** Turns a stack overflow of the recursive-descent parser into a RegoError naming the file. */
+function guardDepth<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message))
+      throw new RegoError(`${file}: expressions are nested too deeply to parse`, 'rego_parse_error');
+    throw e;
+  }
+}
+
 export function parseModule(file: string, src: string, opts: ParseOptions = {}): Module {
-  return new Parser(tokenize(src, file), file, opts).parseModule();
+  return guardDepth(file, () => new Parser(tokenize(src, file), file, opts).parseModule());
 }
 
 export function parseQuery(src: string, file = '<query>'): Literal[] {
-  return new Parser(tokenize(src, file), file, {}).parseQuery();
+  return guardDepth(file, () => new Parser(tokenize(src, file), file, {}).parseQuery());
 }
 
 export type { Value };

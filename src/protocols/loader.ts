@@ -19,6 +19,7 @@ export const PROTO_FILES: readonly string[] = [
   'containerd/types/mount.proto',
   'containerd/types/task.proto',
   'containerd/types/event.proto',
+  'containerd/cgroups/v2/metrics.proto',
   'containerd/task/v2/shim.proto',
   'containerd/events/task.proto',
   'containerd/services/events/ttrpc/v1/events.proto',

@@ -23,6 +23,8 @@ import { bindMountsToShare, guestSpec, GUEST_SHARED_DIR } from './guest-spec.js'
 import { Container, ContainerProcess, type ExitInfo } from './container.js';
 import { ProcessIo, type StdioPaths } from './process-io.js';
 import { startVirtiofsd } from './virtiofsd.js';
+import { packCgroupV2Metrics } from './cgroup-metrics.js';
+import type { Any } from '../protocols/index.js';
 import type { Spawned } from '../subprocess/index.js';
 
 export const DEFAULT_RUN_ROOT = '/run/ccgpu';
@@ -395,6 +397,13 @@ export class Sandbox extends EventEmitter {
 
   async resizePty(containerId: string, execId: string, width: number, height: number): Promise<void> {
     await this.client.ttyWinResize({ containerId, execId: execId || containerId, row: height, column: width });
+  }
+
+  /** Task Stats: the container's cgroup in the guest, as containerd's cgroup v2 metrics. */
+  async stats(containerId: string): Promise<Any> {
+    this.container(containerId);
+    const r = (await this.client.statsContainer({ containerId })) as { cgroupStats?: Parameters<typeof packCgroupV2Metrics>[0] };
+    return packCgroupV2Metrics(r.cgroupStats);
   }
 
   /**

@@ -206,10 +206,7 @@ export class ShimTaskService {
         return {};
       },
 
-      Stats: async (req) => {
-        this.sb().container(req.id);
-        return {};
-      },
+      Stats: async (req) => ({ stats: await this.sb().stats(req.id) }),
 
       Connect: async (req) => {
         const sb = this.sandbox;

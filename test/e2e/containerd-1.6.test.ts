@@ -82,6 +82,10 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     expect(t.stdout).toMatch(/\/dev\/pts\/\d+/);
     r = await run(['task', 'ls']);
     expect(r.stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`));
+    // Stats: the container's cgroup in the guest as cgroup v2 metrics
+    r = await run(['task', 'metrics', id]);
+    expect(r.code, diag(r)).toBe(0);
+    expect(r.stdout).toMatch(/pids\.current\s+[1-9]/);
     r = await run(['task', 'kill', '-s', 'SIGKILL', id]);
     expect(r.code, diag(r)).toBe(0);
     for (let i = 0; i < 100; i++) {

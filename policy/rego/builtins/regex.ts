@@ -22,9 +22,13 @@ export function compileRegex(pattern: string, cache?: Map<string, unknown>): RE2
   } catch (e) {
     throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
   }
+  // patterns can be built from request data: keep the cache bounded
+  if (cache && cache.size >= MAX_COMPILED) cache.clear();
   cache?.set(pattern, re);
   return re;
 }
+
+const MAX_COMPILED = 4096;
 
 function re(ctx: BuiltinContext, p: Value): RE2JS {
   try {
@@ -51,30 +55,33 @@ function findAll(r: RE2JS, s: string, n: number): Array<{ start: number; end: nu
 }
 
 /**
- * regex.match results per compiled pattern. Policies test the same strings against the same patterns over and over
- * (every env var against every allowed pattern, for each container), and matching is a pure function, so results
- * are remembered: a bounded number of entries per pattern, short subjects only.
+ * regex.match results. Policies test the same strings against the same patterns over and over (every env var
+ * against every allowed pattern, for each container), and matching is a pure function, so results are
+ * remembered. Memory is bounded (short subjects only, a fixed number of entries overall), so hostile inputs
+ * cannot grow it.
  */
 const matchMemo = new Map<string, Map<string, boolean>>();
-const MEMO_PATTERNS = 2048;
-const MEMO_ENTRIES = 512;
-const MEMO_MAX_SUBJECT = 4096;
+let memoEntries = 0;
+const MEMO_MAX_ENTRIES = 8192;
+const MEMO_MAX_SUBJECT = 1024;
 
 function regexMatch(ctx: BuiltinContext, p: Value, s: Value): boolean {
   const r = re(ctx, p);
   const pattern = p as string;
   const subject = str(s, 2);
-  if (subject.length > MEMO_MAX_SUBJECT) return r.matcher(subject).find();
+  if (subject.length > MEMO_MAX_SUBJECT || pattern.length > MEMO_MAX_SUBJECT) return r.matcher(subject).find();
   let memo = matchMemo.get(pattern);
-  if (!memo) {
-    if (matchMemo.size >= MEMO_PATTERNS) matchMemo.clear();
-    matchMemo.set(pattern, (memo = new Map()));
-  }
-  const hit = memo.get(subject);
+  const hit = memo?.get(subject);
   if (hit !== undefined) return hit;
   const out = r.matcher(subject).find();
-  if (memo.size >= MEMO_ENTRIES) memo.clear();
+  if (memoEntries >= MEMO_MAX_ENTRIES) {
+    matchMemo.clear();
+    memoEntries = 0;
+    memo = undefined;
+  }
+  if (!memo) matchMemo.set(pattern, (memo = new Map()));
   memo.set(subject, out);
+  memoEntries++;
   return out;
 }
 

@@ -8,7 +8,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AgentPolicy, parseRequestLog } from '../../../../policy/index.js';
 import { decodeMessage, encodeMessage } from '../../../../src/protocols/index.js';
-import { fromPolicyInput, requestPolicyInput, requestType, toPolicyInput } from '../../../../src/agent/policy-input.js';
+import {
+  fromPolicyInput,
+  policyEntryPoint,
+  requestPolicyInput,
+  requestType,
+  toPolicyInput,
+} from '../../../../src/agent/policy-input.js';
 
 const root = path.resolve(import.meta.dirname, '../../../../../shared/vectors/policy/regorus-kata');
 const have = existsSync(root);
@@ -213,6 +219,16 @@ describe('policy input shape', () => {
     expect(() =>
       requestPolicyInput('CopyFileRequest', { path: '/run/l', fileMode: 0o120777, data: Buffer.from([0xff, 0xfe]) }),
     ).toThrow(/not valid UTF-8/);
+  });
+
+  it('maps AgentService methods to their policy entry points', () => {
+    expect(policyEntryPoint('CreateContainer')).toBe('CreateContainerRequest');
+    expect(policyEntryPoint('ReadStdout')).toBe('ReadStreamRequest');
+    expect(policyEntryPoint('ReadStderr')).toBe('ReadStreamRequest');
+    expect(policyEntryPoint('WriteStdin')).toBe('WriteStreamRequest');
+    expect(policyEntryPoint('MemAgentMemcgSet')).toBe('MemAgentMemcgConfig');
+    expect(policyEntryPoint('MemAgentCompactSet')).toBe('MemAgentCompactConfig');
+    expect(() => policyEntryPoint('Nope')).toThrow(/grpc.AgentService has no method "Nope"/);
   });
 
   it('rejects values that do not fit the message and unknown request types, naming them', () => {

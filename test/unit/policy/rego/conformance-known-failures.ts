@@ -12,8 +12,4 @@ export const KNOWN_FAILURES: ReadonlyMap<string, string> = new Map([
     'a conflict error (two outputs of lib.m) raised inside the second definition of lib.f: regorus in non-strict ' +
       'mode still answers with the first definition value; ccgpu raises the conflict (fail closed)',
   ],
-  [
-    'snippets/snippets.yaml | snippet8',
-    'a rule body on the line after `contains [...]` (a v0 quirk regorus accepts) is a parse error',
-  ],
 ]);

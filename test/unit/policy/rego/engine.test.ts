@@ -207,6 +207,13 @@ ok if not to_number("abc")
     expect(() => engine('package t\n#' + ' '.repeat(MAX_SOURCE_BYTES))).toThrow(/limit is 16777216 bytes/);
   }, 60_000);
 
+  it('parses deeply nested literals and reports nesting beyond the stack as a parse error', () => {
+    const nest = (d: number): string =>
+      '['.repeat(d) + '1' + ']'.repeat(d) + '\nq := ' + '{"a": '.repeat(d) + '1' + '}'.repeat(d);
+    expect(engine(`package t\np := ${nest(200)}`).evalRule('data.t.q')).toBeTruthy();
+    expect(() => engine(`package t\np := ${nest(5_000)}`)).toThrow(/nested too deeply to parse/);
+  });
+
   it('clone shares compiled modules but keeps data and input independent', () => {
     const a = engine('package t\np := data.v');
     a.addData({ v: 1 });

@@ -57,6 +57,18 @@ describe.skipIf(!have)('regorus-kata scenarios', () => {
         expect(gotPrints[i], `request ${i} (${requests[i]?.name})`).toEqual(normalise(prints[i] as string[], sc));
     });
 
+    it(`${sc}: AgentPolicy (prints produced on demand) gives the same decisions and prints, state carried`, () => {
+      const { policy, requests, outputs, prints } = load(sc);
+      const p = AgentPolicy.fromRego(policy);
+      const decisions = requests.map((r) => p.evaluateSync(r.name, r.input));
+      expect(decisions.map((d) => d.error ?? d.value)).toEqual(outputs);
+      // read the lines only now, after later requests changed the state: they must still be this request's
+      for (let i = 0; i < prints.length; i++)
+        expect(decisions[i]?.prints, `request ${i} (${requests[i]?.name})`).toEqual(
+          normalise(prints[i] as string[], sc),
+        );
+    });
+
     it(`${sc}: decisions match with a fresh engine per request (AgentPolicy)`, () => {
       const { policy, requests, outputs } = load(sc);
       const base = AgentPolicy.fromRego(policy);
