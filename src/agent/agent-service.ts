@@ -9,7 +9,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CcgpuError, Code } from '../errors/index.js';
-import { AGENT_METHOD_NAMES, serviceMethods, AGENT_SERVICE, type AgentHandlers, type Storage } from '../protocols/index.js';
+import {
+  AGENT_METHOD_NAMES,
+  serviceMethods,
+  AGENT_SERVICE,
+  type AgentHandlers,
+  type Storage,
+} from '../protocols/index.js';
 import { runCommand } from '../subprocess/index.js';
 import { ContainerProcess } from './container-process.js';
 import { grpcSpecToOciJson } from '../protocols/oci-spec.js';
@@ -109,7 +115,10 @@ export class AgentService {
     const impl: AgentHandlers = {
       CreateSandbox: async (r) => {
         if (r.sandboxId) this.sandboxId = r.sandboxId;
-        if (r.hostname) await writeFile('/proc/sys/kernel/hostname', r.hostname).catch((e: Error) => this.log.warn({ err: e.message }, 'cannot set the hostname'));
+        if (r.hostname)
+          await writeFile('/proc/sys/kernel/hostname', r.hostname).catch((e: Error) =>
+            this.log.warn({ err: e.message }, 'cannot set the hostname'),
+          );
         for (const s of r.storages) {
           const m = await (this.o.mountStorage ?? mountStorage)(s);
           this.sandboxMounts.push(m.target);
@@ -135,7 +144,17 @@ export class AgentService {
         const c = this.containers.get(r.containerId);
         if (!c) throw notFound(`container ${r.containerId}`);
         await c.init.start({
-          argv: [this.o.runc.o.binary, ...this.o.runc.globalArgs(path.join(c.dir, 'runc.log')), 'run', '--bundle', c.dir, '--pid-file', path.join(c.dir, 'init.pid'), ...(this.o.noPivot ? ['--no-pivot'] : []), c.id],
+          argv: [
+            this.o.runc.o.binary,
+            ...this.o.runc.globalArgs(path.join(c.dir, 'runc.log')),
+            'run',
+            '--bundle',
+            c.dir,
+            '--pid-file',
+            path.join(c.dir, 'init.pid'),
+            ...(this.o.noPivot ? ['--no-pivot'] : []),
+            c.id,
+          ],
           pidFile: path.join(c.dir, 'init.pid'),
           logFile: path.join(c.dir, 'runc.log'),
           terminal: c.terminal,
@@ -152,8 +171,10 @@ export class AgentService {
         const c = this.containers.get(r.containerId);
         if (!c) throw notFound(`container ${r.containerId}`);
         checkId(r.execId, 'exec_id');
-        if (c.execs.has(r.execId) || r.execId === c.id) throw new CcgpuError(`exec ${r.execId} already exists in container ${c.id}`, { code: Code.AlreadyExists });
-        if (!c.init.started || c.init.exited) throw new CcgpuError(`container ${c.id} is not running`, { code: Code.FailedPrecondition });
+        if (c.execs.has(r.execId) || r.execId === c.id)
+          throw new CcgpuError(`exec ${r.execId} already exists in container ${c.id}`, { code: Code.AlreadyExists });
+        if (!c.init.started || c.init.exited)
+          throw new CcgpuError(`container ${c.id} is not running`, { code: Code.FailedPrecondition });
         const proc = ociProcessFromGrpc(r.process as Record<string, unknown> | undefined, `ExecProcess ${r.execId}`);
         const file = path.join(c.dir, `exec-${r.execId}.json`);
         await writeFile(file, JSON.stringify(proc), { mode: 0o600 });
@@ -163,7 +184,16 @@ export class AgentService {
         const pidFile = path.join(c.dir, `exec-${r.execId}.pid`);
         try {
           await p.start({
-            argv: [this.o.runc.o.binary, ...this.o.runc.globalArgs(logFile), 'exec', '--process', file, '--pid-file', pidFile, c.id],
+            argv: [
+              this.o.runc.o.binary,
+              ...this.o.runc.globalArgs(logFile),
+              'exec',
+              '--process',
+              file,
+              '--pid-file',
+              pidFile,
+              c.id,
+            ],
             pidFile,
             logFile,
             terminal: proc.terminal === true,
@@ -192,22 +222,36 @@ export class AgentService {
         this.process(r.containerId, r.execId).closeStdin();
         return {};
       },
-      ReadStdout: async (r, ctx) => ({ data: await this.process(r.containerId, r.execId).stdout.read(r.len, ctx.signal) }),
-      ReadStderr: async (r, ctx) => ({ data: await this.process(r.containerId, r.execId).stderr.read(r.len, ctx.signal) }),
+      ReadStdout: async (r, ctx) => ({
+        data: await this.process(r.containerId, r.execId).stdout.read(r.len, ctx.signal),
+      }),
+      ReadStderr: async (r, ctx) => ({
+        data: await this.process(r.containerId, r.execId).stderr.read(r.len, ctx.signal),
+      }),
       TtyWinResize: async (r) => {
         const p = this.process(r.containerId, r.execId);
-        if (p.pid <= 0 || p.exited) throw new CcgpuError(`TtyWinResize: ${r.containerId}/${r.execId} is not running`, { code: Code.FailedPrecondition });
-        await runCommand('stty', ['-F', `/proc/${p.pid}/fd/0`, 'rows', String(r.row), 'cols', String(r.column)], { timeoutMs: 5_000 });
+        if (p.pid <= 0 || p.exited)
+          throw new CcgpuError(`TtyWinResize: ${r.containerId}/${r.execId} is not running`, {
+            code: Code.FailedPrecondition,
+          });
+        await runCommand('stty', ['-F', `/proc/${p.pid}/fd/0`, 'rows', String(r.row), 'cols', String(r.column)], {
+          timeoutMs: 5_000,
+        });
         return {};
       },
       UpdateContainer: async (r) => {
         const c = this.containers.get(r.containerId);
         if (!c) throw notFound(`container ${r.containerId}`);
-        if (!c.init.started || c.init.exited) throw new CcgpuError(`container ${c.id} is not running`, { code: Code.FailedPrecondition });
-        const resources = (grpcSpecToOciJson({ Linux: { Resources: r.resources ?? {} } }) as { linux?: { resources?: unknown } }).linux?.resources ?? {};
+        if (!c.init.started || c.init.exited)
+          throw new CcgpuError(`container ${c.id} is not running`, { code: Code.FailedPrecondition });
+        const resources =
+          (grpcSpecToOciJson({ Linux: { Resources: r.resources ?? {} } }) as { linux?: { resources?: unknown } }).linux
+            ?.resources ?? {};
         const file = path.join(c.dir, 'update-resources.json');
         await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
-        await runCommand(this.o.runc.o.binary, [...this.o.runc.globalArgs(), 'update', '--resources', file, c.id], { timeoutMs: 20_000 });
+        await runCommand(this.o.runc.o.binary, [...this.o.runc.globalArgs(), 'update', '--resources', file, c.id], {
+          timeoutMs: 20_000,
+        });
         this.log.info({ container: c.id }, 'container resources updated');
         return {};
       },
@@ -220,7 +264,10 @@ export class AgentService {
       StatsContainer: async (r) => {
         const c = this.containers.get(r.containerId);
         if (!c) throw notFound(`container ${r.containerId}`);
-        return { cgroupStats: cgroupStats(path.join(this.o.cgroupRoot ?? '/sys/fs/cgroup', c.cgroupsPath)), networkStats: [] };
+        return {
+          cgroupStats: cgroupStats(path.join(this.o.cgroupRoot ?? '/sys/fs/cgroup', c.cgroupsPath)),
+          networkStats: [],
+        };
       },
       GetGuestDetails: async () => ({
         memBlockSizeBytes: memBlockSize(),
@@ -238,7 +285,8 @@ export class AgentService {
       OnlineCPUMem: async () => ({}),
       UpdateInterface: async (r) => {
         const iface = (r as { interface?: GuestInterface }).interface;
-        if (!iface) throw new CcgpuError('UpdateInterface: the request has no interface', { code: Code.InvalidArgument });
+        if (!iface)
+          throw new CcgpuError('UpdateInterface: the request has no interface', { code: Code.InvalidArgument });
         return (await updateInterface(iface)) as never;
       },
       UpdateRoutes: async (r) => {
@@ -284,7 +332,10 @@ export class AgentService {
     if (this.containers.has(id)) throw new CcgpuError(`container ${id} already exists`, { code: Code.AlreadyExists });
     const devices = vfioAssignments(r.devices);
     for (const d of devices) this.log.info({ container: id, ...d }, 'VFIO device assigned');
-    const config = ociConfigFromGrpcSpec(r.OCI as Record<string, unknown> | undefined, { containerId: id, cgroupDriver: this.o.runc.o.cgroupDriver });
+    const config = ociConfigFromGrpcSpec(r.OCI as Record<string, unknown> | undefined, {
+      containerId: id,
+      cgroupDriver: this.o.runc.o.cgroupDriver,
+    });
     const dir = path.join(this.o.stateDir, id);
     const mounts: string[] = [];
     try {
@@ -317,12 +368,19 @@ export class AgentService {
   private async removeContainer(c: GuestContainer, timeoutMs: number): Promise<void> {
     const all = [c.init, ...c.execs.values()];
     if (c.init.started && !c.init.exited) {
-      await this.o.runc.kill(c.id, 9, true).catch((e: Error) => this.log.warn({ container: c.id, err: e.message }, 'runc kill failed'));
-      const done = await Promise.race([Promise.all(all.filter((p) => p.started).map((p) => p.wait())).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs))]);
+      await this.o.runc
+        .kill(c.id, 9, true)
+        .catch((e: Error) => this.log.warn({ container: c.id, err: e.message }, 'runc kill failed'));
+      const done = await Promise.race([
+        Promise.all(all.filter((p) => p.started).map((p) => p.wait())).then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs)),
+      ]);
       if (!done) for (const p of all) p.abort();
     }
     if (c.init.started) {
-      await this.o.runc.delete(c.id).catch((e: Error) => this.log.warn({ container: c.id, err: e.message }, 'runc delete failed'));
+      await this.o.runc
+        .delete(c.id)
+        .catch((e: Error) => this.log.warn({ container: c.id, err: e.message }, 'runc delete failed'));
     }
     for (const m of c.mounts.reverse()) {
       const err = await unmount(m);
@@ -376,7 +434,8 @@ export class AgentService {
     const parent = path.posix.dirname(c.cgroupsPath);
     const now = this.oomKillCount(parent);
     if (now <= c.parentOomKills) return;
-    for (const other of this.containers.values()) if (path.posix.dirname(other.cgroupsPath) === parent) other.parentOomKills = now;
+    for (const other of this.containers.values())
+      if (path.posix.dirname(other.cgroupsPath) === parent) other.parentOomKills = now;
     this.queueOomEvent(c.id);
   }
 
@@ -397,7 +456,11 @@ export class AgentService {
       };
       const onAbort = (): void => {
         this.oomWaiters = this.oomWaiters.filter((x) => x !== w);
-        reject(signal.reason instanceof Error ? signal.reason : new CcgpuError('GetOOMEvent cancelled', { code: Code.Canceled }));
+        reject(
+          signal.reason instanceof Error
+            ? signal.reason
+            : new CcgpuError('GetOOMEvent cancelled', { code: Code.Canceled }),
+        );
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.oomWaiters.push(w);

@@ -27,7 +27,10 @@ export function isSystemdCgroupsPath(p: string): boolean {
 }
 
 function cgroupError(p: string, why: string): CcgpuError {
-  return new CcgpuError(`linux.cgroupsPath "${p}": ${why}`, { code: Code.InvalidArgument, details: { field: 'linux.cgroupsPath' } });
+  return new CcgpuError(`linux.cgroupsPath "${p}": ${why}`, {
+    code: Code.InvalidArgument,
+    details: { field: 'linux.cgroupsPath' },
+  });
 }
 
 /** `a-b-c.slice` → `/a.slice/a-b.slice/a-b-c.slice` (systemd's slice nesting); `-.slice` is the root. */

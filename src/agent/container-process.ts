@@ -57,7 +57,10 @@ export class ContainerProcess {
 
   /** Starts runc and resolves once the container process exists (its pid file is written). */
   async start(l: ProcessLaunch): Promise<void> {
-    if (this.child) throw new CcgpuError(`process ${this.containerId}/${this.execId} was already started`, { code: Code.FailedPrecondition });
+    if (this.child)
+      throw new CcgpuError(`process ${this.containerId}/${this.execId} was already started`, {
+        code: Code.FailedPrecondition,
+      });
     const [cmd, ...args] = l.argv;
     let child: ChildProcess;
     if (l.terminal) {
@@ -84,7 +87,9 @@ export class ContainerProcess {
     }
     this.child = child;
     const spawnFailed = new Promise<never>((_, reject) =>
-      child.once('error', (e) => reject(new CcgpuError(`cannot run ${cmd}: ${e.message}`, { code: Code.Internal, cause: e }))),
+      child.once('error', (e) =>
+        reject(new CcgpuError(`cannot run ${cmd}: ${e.message}`, { code: Code.Internal, cause: e })),
+      ),
     );
     child.once('exit', (code, signal) => {
       const status = code ?? 128 + signalNumber(signal);
@@ -113,16 +118,21 @@ export class ContainerProcess {
       }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new CcgpuError(`${this.what()}: the process did not start within ${l.startTimeoutMs} ms (agent.launch_process_timeout)`, {
-          code: Code.DeadlineExceeded,
-        });
+        throw new CcgpuError(
+          `${this.what()}: the process did not start within ${l.startTimeoutMs} ms (agent.launch_process_timeout)`,
+          {
+            code: Code.DeadlineExceeded,
+          },
+        );
       }
       await Promise.race([new Promise((r) => setTimeout(r, 20)), spawnFailed]);
     }
   }
 
   private what(): string {
-    return this.execId === this.containerId ? `container ${this.containerId}` : `exec ${this.execId} in container ${this.containerId}`;
+    return this.execId === this.containerId
+      ? `container ${this.containerId}`
+      : `exec ${this.execId} in container ${this.containerId}`;
   }
 
   /** The exit status (code, or 128+signal); waits for the exit. */
@@ -134,7 +144,11 @@ export class ContainerProcess {
   async writeStdin(data: Uint8Array): Promise<number> {
     const stdin = this.stdin;
     if (!stdin || this.stdinClosed || stdin.destroyed) {
-      const why = !stdin ? 'the process has not started' : this.stdinClosed ? 'CloseStdin was called' : 'the process closed it';
+      const why = !stdin
+        ? 'the process has not started'
+        : this.stdinClosed
+          ? 'CloseStdin was called'
+          : 'the process closed it';
       throw new CcgpuError(`${this.what()}: stdin is closed (${why})`, { code: Code.FailedPrecondition });
     }
     await new Promise<void>((resolve, reject) => stdin.write(Buffer.from(data), (e) => (e ? reject(e) : resolve())));
@@ -160,7 +174,9 @@ export class ContainerProcess {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ESRCH') throw new CcgpuError(`${this.what()} (pid ${this.pid}) is gone`, { code: Code.NotFound });
-      throw new CcgpuError(`cannot signal ${this.what()} (pid ${this.pid}): ${(e as Error).message}`, { code: Code.Internal });
+      throw new CcgpuError(`cannot signal ${this.what()} (pid ${this.pid}): ${(e as Error).message}`, {
+        code: Code.Internal,
+      });
     }
   }
 
@@ -180,8 +196,21 @@ async function readPid(file: string): Promise<number> {
 }
 
 const SIGNALS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
-  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
 };
 
 function signalNumber(signal: NodeJS.Signals | null): number {

@@ -21,10 +21,13 @@ export function vfioAssignments(devices: readonly Device[]): VfioAssignment[] {
   const out: VfioAssignment[] = [];
   for (const d of devices) {
     if (d.type !== 'vfio-pci-gk' && d.type !== 'vfio-pci') {
-      throw new CcgpuError(`device ${d.id || d.containerPath}: type "${d.type}" is not supported by the ccgpu agent (expected vfio-pci-gk or vfio-pci)`, {
-        code: Code.Unimplemented,
-        details: { field: 'devices.type' },
-      });
+      throw new CcgpuError(
+        `device ${d.id || d.containerPath}: type "${d.type}" is not supported by the ccgpu agent (expected vfio-pci-gk or vfio-pci)`,
+        {
+          code: Code.Unimplemented,
+          details: { field: 'devices.type' },
+        },
+      );
     }
     if (d.options.length === 0) {
       throw new CcgpuError(`device ${d.id}: a ${d.type} device needs options "<host BDF>=<guest PCI path>"`, {
@@ -35,10 +38,13 @@ export function vfioAssignments(devices: readonly Device[]): VfioAssignment[] {
     for (const o of d.options) {
       const [bdf = '', guest = ''] = o.split('=');
       if (!BDF.test(bdf) || !PCI_PATH.test(guest)) {
-        throw new CcgpuError(`device ${d.id}: option "${o}" is not "<host BDF>=<guest PCI path>" (e.g. 0000:41:00.0=02/00)`, {
-          code: Code.InvalidArgument,
-          details: { field: 'devices.options' },
-        });
+        throw new CcgpuError(
+          `device ${d.id}: option "${o}" is not "<host BDF>=<guest PCI path>" (e.g. 0000:41:00.0=02/00)`,
+          {
+            code: Code.InvalidArgument,
+            details: { field: 'devices.options' },
+          },
+        );
       }
       out.push({ id: d.id, type: d.type, hostBdf: bdf.toLowerCase(), guestPciPath: guest.toLowerCase() });
     }

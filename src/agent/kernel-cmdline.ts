@@ -91,9 +91,12 @@ export function parseAgentCmdline(text: string): AgentCmdline {
         break;
       case 'agent.log':
         if (!LOG_LEVELS.has(value)) {
-          throw new ConfigError(`kernel command line: agent.log=${value}: expected one of ${[...LOG_LEVELS].join(', ')}`, {
-            key,
-          });
+          throw new ConfigError(
+            `kernel command line: agent.log=${value}: expected one of ${[...LOG_LEVELS].join(', ')}`,
+            {
+              key,
+            },
+          );
         }
         cfg.logLevel = value;
         break;

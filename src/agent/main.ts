@@ -15,7 +15,6 @@ import { serveAgentTransport } from './transport.js';
 import { loadAgentPolicy } from './policy-gate.js';
 import { CONTAINER_STATE_DIR, DEFAULT_NATIVE_ADDON, GUEST_PROTO_DIR } from './main-constants.js';
 
-
 async function main(): Promise<void> {
   process.env.CCGPU_NATIVE_ADDON ??= process.env.CCGPU_AGENT_NATIVE ?? DEFAULT_NATIVE_ADDON;
   process.env.PATH ??= '/usr/sbin:/usr/bin:/sbin:/bin';
@@ -29,10 +28,20 @@ async function main(): Promise<void> {
     cmdline = parseAgentCmdline('');
   }
   // JSON lines on the console (the host follows the console into its log)
-  const log = pino({ level: cmdline.logLevel, base: { src: 'agent' }, redact: { paths: ['*.data', 'policy', '*.policy'], censor: '[redacted]' } }, pino.destination(2));
+  const log = pino(
+    {
+      level: cmdline.logLevel,
+      base: { src: 'agent' },
+      redact: { paths: ['*.data', 'policy', '*.policy'], censor: '[redacted]' },
+    },
+    pino.destination(2),
+  );
   installCrashGuards(log);
   if (cmdlineError) log.error({ err: cmdlineError }, 'bad agent parameter on the kernel command line; using defaults');
-  log.info({ version: AGENT_VERSION, pid: process.pid, node: process.version, transport: cmdline.transport }, 'ccgpu agent starting');
+  log.info(
+    { version: AGENT_VERSION, pid: process.pid, node: process.version, transport: cmdline.transport },
+    'ccgpu agent starting',
+  );
 
   if (process.pid === 1) new OrphanReaper(log).start();
 

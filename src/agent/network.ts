@@ -46,7 +46,12 @@ export function linkByMac(hwAddr: string, sysRoot = '/sys'): string | undefined 
   }
   for (const n of names) {
     try {
-      if (readFileSync(path.join(dir, n, 'address'), 'utf8').trim().toLowerCase() === hwAddr.toLowerCase()) return n;
+      if (
+        readFileSync(path.join(dir, n, 'address'), 'utf8')
+          .trim()
+          .toLowerCase() === hwAddr.toLowerCase()
+      )
+        return n;
     } catch {
       /* not a link with an address */
     }
@@ -59,7 +64,8 @@ export function interfaceCommands(iface: GuestInterface, link: string): string[]
   if (!NAME.test(link)) throw bad(`interface "${link}": not a valid link name`, 'interface.name');
   const cmds: string[][] = [];
   const mtu = Number(iface.mtu ?? 0);
-  if (!Number.isInteger(mtu) || mtu < 0 || mtu > 65535) throw bad(`interface ${link}: mtu ${iface.mtu} is out of range`, 'interface.mtu');
+  if (!Number.isInteger(mtu) || mtu < 0 || mtu > 65535)
+    throw bad(`interface ${link}: mtu ${iface.mtu} is out of range`, 'interface.mtu');
   if (iface.name && iface.name !== link) {
     if (!NAME.test(iface.name)) throw bad(`interface name "${iface.name}" is not valid`, 'interface.name');
     cmds.push(['link', 'set', 'dev', link, 'name', iface.name]);
@@ -79,7 +85,8 @@ export function interfaceCommands(iface: GuestInterface, link: string): string[]
 
 export function routeCommand(r: GuestRoute): string[] {
   const cmd = ['route', 'replace', r.dest && r.dest !== '' ? r.dest : 'default'];
-  if (r.dest && !/^[0-9A-Fa-f.:/]+$/.test(r.dest) && r.dest !== 'default') throw bad(`route destination "${r.dest}" is not valid`, 'routes.dest');
+  if (r.dest && !/^[0-9A-Fa-f.:/]+$/.test(r.dest) && r.dest !== 'default')
+    throw bad(`route destination "${r.dest}" is not valid`, 'routes.dest');
   if (r.gateway) {
     if (!ADDR.test(r.gateway)) throw bad(`route gateway "${r.gateway}" is not valid`, 'routes.gateway');
     cmd.push('via', r.gateway);
@@ -98,7 +105,8 @@ export function routeCommand(r: GuestRoute): string[] {
 
 export async function updateInterface(iface: GuestInterface, sysRoot = '/sys'): Promise<GuestInterface> {
   const link = (iface.hwAddr ? linkByMac(iface.hwAddr, sysRoot) : undefined) ?? (iface.device || iface.name);
-  if (!link) throw bad(`UpdateInterface: no link has MAC ${iface.hwAddr ?? '(none)'} and no name was given`, 'interface.hwAddr');
+  if (!link)
+    throw bad(`UpdateInterface: no link has MAC ${iface.hwAddr ?? '(none)'} and no name was given`, 'interface.hwAddr');
   for (const c of interfaceCommands(iface, link)) await runCommand('ip', c, { timeoutMs: 10_000 });
   return iface;
 }

@@ -19,7 +19,10 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Container and exec ids end up in paths and runc arguments: letters, digits, `_.-` only. */
 export function checkId(id: string, field: string): string {
   if (!CONTAINER_ID.test(id)) {
-    throw invalid(`${field} "${id}" is not valid: expected 1-128 characters [A-Za-z0-9_.-], not starting with a punctuation mark`, field);
+    throw invalid(
+      `${field} "${id}" is not valid: expected 1-128 characters [A-Za-z0-9_.-], not starting with a punctuation mark`,
+      field,
+    );
   }
   return id;
 }
@@ -40,7 +43,10 @@ export function ociConfigFromGrpcSpec(spec: Json | undefined, o: BundleOptions):
     throw invalid(`CreateContainer ${o.containerId}: OCI root.path is missing`, 'OCI.Root.Path');
   }
   if (!path.isAbsolute(root.path)) {
-    throw invalid(`CreateContainer ${o.containerId}: OCI root.path "${root.path}" must be an absolute guest path`, 'OCI.Root.Path');
+    throw invalid(
+      `CreateContainer ${o.containerId}: OCI root.path "${root.path}" must be an absolute guest path`,
+      'OCI.Root.Path',
+    );
   }
   const proc = config.process as Json | undefined;
   if (!proc || !Array.isArray(proc.args) || proc.args.length === 0) {

@@ -66,7 +66,8 @@ export class OutputBuffer {
   async read(len: number, signal?: AbortSignal): Promise<Buffer> {
     while (this.size === 0) {
       if (this.ended) throw new StreamEndedError(this.what);
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`${this.what}: read aborted`);
+      if (signal?.aborted)
+        throw signal.reason instanceof Error ? signal.reason : new Error(`${this.what}: read aborted`);
       await new Promise<void>((resolve) => {
         const onAbort = (): void => resolve();
         signal?.addEventListener('abort', onAbort, { once: true });

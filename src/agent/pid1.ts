@@ -80,9 +80,14 @@ export class OrphanReaper {
 
 /** Keep PID 1 alive whatever throws: log and carry on. */
 export function installCrashGuards(log: Logger): void {
-  process.on('uncaughtException', (e) => log.error({ err: e.stack ?? String(e) }, 'uncaught exception (agent keeps running)'));
-  process.on('unhandledRejection', (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, 'unhandled rejection (agent keeps running)'));
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => log.warn({ signal: sig }, 'signal ignored by the agent'));
+  process.on('uncaughtException', (e) =>
+    log.error({ err: e.stack ?? String(e) }, 'uncaught exception (agent keeps running)'),
+  );
+  process.on('unhandledRejection', (e) =>
+    log.error({ err: e instanceof Error ? e.stack : String(e) }, 'unhandled rejection (agent keeps running)'),
+  );
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const)
+    process.on(sig, () => log.warn({ signal: sig }, 'signal ignored by the agent'));
 }
 
 /** Sync, then power the VM off: busybox `poweroff -f`, falling back to the sysrq trigger. */

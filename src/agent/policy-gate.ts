@@ -15,13 +15,16 @@ const MAGIC = Buffer.from('initdata');
 export function findInitdataDevice(sysRoot = '/sys', devRoot = '/dev'): string | undefined {
   let disks: string[];
   try {
-    disks = readdirSync(path.join(sysRoot, 'block')).filter((d) => /^(vd|sd|nvme)/.test(d)).sort();
+    disks = readdirSync(path.join(sysRoot, 'block'))
+      .filter((d) => /^(vd|sd|nvme)/.test(d))
+      .sort();
   } catch {
     return undefined;
   }
   for (const d of disks) {
     try {
-      if (readFileSync(path.join(sysRoot, 'block', d, 'serial'), 'utf8').trim() === 'initdata') return path.join(devRoot, d);
+      if (readFileSync(path.join(sysRoot, 'block', d, 'serial'), 'utf8').trim() === 'initdata')
+        return path.join(devRoot, d);
     } catch {
       /* no serial attribute */
     }

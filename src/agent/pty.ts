@@ -22,7 +22,9 @@ export function openPty(ptmx = '/dev/ptmx'): Pty {
   try {
     native = loadNative();
   } catch (e) {
-    throw new CcgpuError(`a terminal needs the native addon to open a pty: ${(e as Error).message}`, { code: Code.FailedPrecondition });
+    throw new CcgpuError(`a terminal needs the native addon to open a pty: ${(e as Error).message}`, {
+      code: Code.FailedPrecondition,
+    });
   }
   const master = openSync(ptmx, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
   try {

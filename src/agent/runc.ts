@@ -87,5 +87,7 @@ export function rootIsInitramfs(mountsText: string): boolean {
     .filter((f) => f[1] === '/');
   if (roots.length === 0) return false;
   const top = roots[roots.length - 1]!;
-  return top[2] === 'rootfs' || (roots.length === 1 && (top[2] === 'ramfs' || top[2] === 'tmpfs') && top[0] === 'rootfs');
+  return (
+    top[2] === 'rootfs' || (roots.length === 1 && (top[2] === 'ramfs' || top[2] === 'tmpfs') && top[0] === 'rootfs')
+  );
 }

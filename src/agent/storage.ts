@@ -41,18 +41,27 @@ export function mountCommandFor(s: Storage): MountCommand {
       return { fstype: 'virtiofs', source: s.source, target: s.mountPoint, options };
     case '9p':
       if (!s.source) throw bad(`${what}: a 9p storage needs the mount tag as source`, 'source');
-      return { fstype: '9p', source: s.source, target: s.mountPoint, options: options.length ? options : ['trans=virtio', 'version=9p2000.L'] };
+      return {
+        fstype: '9p',
+        source: s.source,
+        target: s.mountPoint,
+        options: options.length ? options : ['trans=virtio', 'version=9p2000.L'],
+      };
     case 'local':
     case 'ephemeral':
       return { fstype: 'tmpfs', source: 'tmpfs', target: s.mountPoint, options };
     case 'bind':
-      if (!path.isAbsolute(s.source)) throw bad(`${what}: a bind storage needs an absolute guest source path`, 'source');
+      if (!path.isAbsolute(s.source))
+        throw bad(`${what}: a bind storage needs an absolute guest source path`, 'source');
       return { fstype: 'none', source: s.source, target: s.mountPoint, options: ['bind', ...options] };
     default:
-      throw new CcgpuError(`${what}: storage driver "${s.driver}" is not supported by the ccgpu agent (supported: ${STORAGE_DRIVERS.join(', ')})`, {
-        code: Code.Unimplemented,
-        details: { field: 'driver' },
-      });
+      throw new CcgpuError(
+        `${what}: storage driver "${s.driver}" is not supported by the ccgpu agent (supported: ${STORAGE_DRIVERS.join(', ')})`,
+        {
+          code: Code.Unimplemented,
+          details: { field: 'driver' },
+        },
+      );
   }
 }
 

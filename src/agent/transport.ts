@@ -29,7 +29,12 @@ export interface ServingTransport {
 }
 
 /** Serve `server` over a virtio-serial port, reopening it after every disconnect. */
-export async function serveVirtioSerial(server: TtrpcServer, name: string, log: Logger, sysRoot = '/sys'): Promise<ServingTransport> {
+export async function serveVirtioSerial(
+  server: TtrpcServer,
+  name: string,
+  log: Logger,
+  sysRoot = '/sys',
+): Promise<ServingTransport> {
   const port = await waitForVirtioPort(name, 30_000, sysRoot);
   const node = await portDeviceNode(port);
   let closed = false;
@@ -79,7 +84,11 @@ export function serveVsock(server: TtrpcServer, vsockPort: number, log: Logger):
   return { describe: `vsock port ${vsockPort}`, close: () => l.close() };
 }
 
-export async function serveAgentTransport(server: TtrpcServer, cmdline: AgentCmdline, log: Logger): Promise<ServingTransport> {
+export async function serveAgentTransport(
+  server: TtrpcServer,
+  cmdline: AgentCmdline,
+  log: Logger,
+): Promise<ServingTransport> {
   return cmdline.transport === 'virtio-serial'
     ? serveVirtioSerial(server, cmdline.channelName, log)
     : serveVsock(server, cmdline.vsockPort, log);

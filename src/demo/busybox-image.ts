@@ -9,7 +9,25 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 
-const APPLETS = ['sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'id', 'env', 'ps', 'kill', 'stty', 'hostname', 'wc', 'head', 'grep', 'tty'];
+const APPLETS = [
+  'sh',
+  'echo',
+  'cat',
+  'ls',
+  'sleep',
+  'true',
+  'false',
+  'id',
+  'env',
+  'ps',
+  'kill',
+  'stty',
+  'hostname',
+  'wc',
+  'head',
+  'grep',
+  'tty',
+];
 
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
@@ -24,7 +42,11 @@ async function tarDir(dir: string): Promise<Buffer> {
 }
 
 /** Writes `<out>` (an OCI layout tar) for image `ref` and returns its path. */
-export async function buildBusyboxImageTar(out: string, ref = 'docker.io/library/ccgpu-busybox:test', busybox = '/bin/busybox'): Promise<string> {
+export async function buildBusyboxImageTar(
+  out: string,
+  ref = 'docker.io/library/ccgpu-busybox:test',
+  busybox = '/bin/busybox',
+): Promise<string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-img-'));
   try {
     const rootfs = path.join(work, 'rootfs');
@@ -33,7 +55,10 @@ export async function buildBusyboxImageTar(out: string, ref = 'docker.io/library
     fs.copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
     fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
     for (const a of APPLETS) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-    fs.writeFileSync(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+    fs.writeFileSync(
+      path.join(rootfs, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+    );
     fs.writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
     const layerTar = await tarDir(rootfs);
     const layerGz = gzipSync(layerTar, { level: 6 });
@@ -49,8 +74,18 @@ export async function buildBusyboxImageTar(out: string, ref = 'docker.io/library
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layerGz)}`, size: layerGz.length }],
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: `sha256:${sha256(config)}`,
+          size: config.length,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+            digest: `sha256:${sha256(layerGz)}`,
+            size: layerGz.length,
+          },
+        ],
       }),
     );
     const index = Buffer.from(

@@ -13,7 +13,11 @@ export interface CommandResult {
 }
 
 /** Runs a command to completion without blocking the event loop; never rejects. */
-export function runCollecting(cmd: string, args: string[], o: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+export function runCollecting(
+  cmd: string,
+  args: string[],
+  o: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -68,14 +72,20 @@ export class PrivateContainerd {
     );
     const logFile = path.join(dir, 'containerd.log');
     const out = fs.openSync(logFile, 'a');
-    const fullEnv = { ...process.env, ...env, PATH: `${shimDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+    const fullEnv = {
+      ...process.env,
+      ...env,
+      PATH: `${shimDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    };
     const proc = spawn('containerd', ['--config', config], { stdio: ['ignore', out, out], env: fullEnv });
     fs.closeSync(out);
     const deadline = Date.now() + 20_000;
     while (!fs.existsSync(socket)) {
       if (proc.exitCode !== null || Date.now() > deadline) {
         proc.kill('SIGKILL');
-        throw new Error(`containerd did not start; its log ends with:\n${fs.readFileSync(logFile, 'utf8').slice(-1500)}`);
+        throw new Error(
+          `containerd did not start; its log ends with:\n${fs.readFileSync(logFile, 'utf8').slice(-1500)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -29,12 +29,18 @@ export function liveDemoMissing(packageRoot: string): string[] {
   for (const c of ['qemu-system-x86_64', 'containerd', 'ctr', 'runc']) if (!have(c)) missing.push(c);
   if (!fs.existsSync(VIRTIOFSD)) missing.push(`${VIRTIOFSD} (qemu-system-common)`);
   if (!fs.existsSync('/bin/busybox')) missing.push('/bin/busybox (busybox-static)');
-  if (!fs.existsSync(path.join(packageRoot, 'dist/src/shim/main.js'))) missing.push('dist/src/shim/main.js (npm run build)');
+  if (!fs.existsSync(path.join(packageRoot, 'dist/src/shim/main.js')))
+    missing.push('dist/src/shim/main.js (npm run build)');
   return missing;
 }
 
 /** The shipped coco-dev flavour plus a config.d drop-in for this machine: TCG, virtio-serial agent, virtio-fs. */
-export function writeLiveConfig(dir: string, packageRoot: string, img: { kernel: string; initrd: string }, extra = ''): string {
+export function writeLiveConfig(
+  dir: string,
+  packageRoot: string,
+  img: { kernel: string; initrd: string },
+  extra = '',
+): string {
   fs.mkdirSync(path.join(dir, 'config.d'), { recursive: true });
   const base = path.join(dir, 'configuration.toml');
   fs.copyFileSync(path.join(packageRoot, 'configs/configuration-qemu-coco-dev.toml'), base);
@@ -72,9 +78,11 @@ ${extra}`,
 export function sandboxLeftovers(id: string): string[] {
   const found: string[] = [];
   const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout ?? '';
-  if (ps.split('\n').some((l) => l.includes('qemu-system') && l.includes(`sandbox-${id}`))) found.push(`qemu process for ${id}`);
+  if (ps.split('\n').some((l) => l.includes('qemu-system') && l.includes(`sandbox-${id}`)))
+    found.push(`qemu process for ${id}`);
   if (fs.existsSync(`/run/ccgpu/${id}`)) found.push(`/run/ccgpu/${id}`);
-  if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(`/run/ccgpu/${id}/`)) found.push(`mounts under /run/ccgpu/${id}`);
+  if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(`/run/ccgpu/${id}/`))
+    found.push(`mounts under /run/ccgpu/${id}`);
   return found;
 }
 
@@ -100,7 +108,11 @@ export async function runLiveDemo(ctx: DemoContext): Promise<StepOutcome> {
   const configFile = writeLiveConfig(path.join(workDir, 'etc'), packageRoot, img);
   const shimDir = path.join(workDir, 'bin');
   fs.mkdirSync(shimDir, { recursive: true });
-  fs.writeFileSync(path.join(shimDir, 'containerd-shim-ccgpu-v2'), `#!/bin/sh\nexec ${process.execPath} ${path.join(packageRoot, 'dist/src/shim/main.js')} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(shimDir, 'containerd-shim-ccgpu-v2'),
+    `#!/bin/sh\nexec ${process.execPath} ${path.join(packageRoot, 'dist/src/shim/main.js')} "$@"\n`,
+    { mode: 0o755 },
+  );
   out.say(`Starting a private containerd in ${workDir}/containerd (KATA_CONF_FILE=${configFile})`);
   const ctd = await PrivateContainerd.start(path.join(workDir, 'containerd'), shimDir, { KATA_CONF_FILE: configFile });
   try {
@@ -109,7 +121,9 @@ export async function runLiveDemo(ctx: DemoContext): Promise<StepOutcome> {
     if (imp.code !== 0) return { status: 'fail', summary: `ctr images import failed: ${imp.stderr.trim()}` };
     out.say(`$ ctr run --rm --runtime ${RUNTIME} ${IMAGE} ${SANDBOX_ID} echo hello`);
     const t0 = Date.now();
-    const r = await ctd.ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, SANDBOX_ID, 'echo', 'hello'], { timeoutMs: 300_000 });
+    const r = await ctd.ctr(['run', '--rm', '--runtime', RUNTIME, IMAGE, SANDBOX_ID, 'echo', 'hello'], {
+      timeoutMs: 300_000,
+    });
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     out.show(r.stdout + (r.stderr ? r.stderr : ''));
     if (r.code !== 0 || r.stdout !== 'hello\n') {
@@ -118,7 +132,9 @@ export async function runLiveDemo(ctx: DemoContext): Promise<StepOutcome> {
     }
     const left = sandboxLeftovers(SANDBOX_ID);
     if (left.length > 0) return { status: 'fail', summary: `hello printed, but the sandbox left ${left.join(', ')}` };
-    out.say(`The container ran in a QEMU guest under the ccgpu agent (boot + run + teardown: ${secs}s); nothing left behind.`);
+    out.say(
+      `The container ran in a QEMU guest under the ccgpu agent (boot + run + teardown: ${secs}s); nothing left behind.`,
+    );
     return { status: 'pass', summary: `ctr run … echo hello printed "hello" from a QEMU guest in ${secs}s` };
   } finally {
     await ctd.stop();

@@ -132,7 +132,10 @@ export function buildPcieTopology(input: TopologyInput): PcieTopology {
   const ids = new Set<string>();
   for (const d of devices) {
     if (ids.has(d.id)) {
-      throw new DeviceError(`two VFIO functions would get the QEMU id ${d.id} (${d.fn.bdf}); each device may appear only once`, d.fn.bdf);
+      throw new DeviceError(
+        `two VFIO functions would get the QEMU id ${d.id} (${d.fn.bdf}); each device may appear only once`,
+        d.fn.bdf,
+      );
     }
     ids.add(d.id);
   }

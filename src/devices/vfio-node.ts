@@ -79,8 +79,17 @@ export function resolveVfioNode(host: HostPaths, node: { hostPath: string; major
       throw new DeviceError(`VFIO device ${node.hostPath}: no PCI address in ${resolved}`, node.hostPath);
     }
     const m = /^vfio(\d+)$/.exec(name);
-    if (!m) throw new DeviceError(`VFIO device ${node.hostPath}: expected a name vfio<N> under ${IOMMUFD_DEV_PREFIX}`, node.hostPath);
-    return { hostPath: node.hostPath, kind: 'iommufd', name, functions: [{ ...readPciFunction(host, bdf), index: Number(m[1]) }] };
+    if (!m)
+      throw new DeviceError(
+        `VFIO device ${node.hostPath}: expected a name vfio<N> under ${IOMMUFD_DEV_PREFIX}`,
+        node.hostPath,
+      );
+    return {
+      hostPath: node.hostPath,
+      kind: 'iommufd',
+      name,
+      functions: [{ ...readPciFunction(host, bdf), index: Number(m[1]) }],
+    };
   }
 
   if (!/^\d+$/.test(name)) {
@@ -100,7 +109,10 @@ export function resolveVfioNode(host: HostPaths, node: { hostPath: string; major
     functions.push({ ...fn, index });
   });
   if (functions.length === 0) {
-    throw new DeviceError(`IOMMU group ${name} has no passthrough-capable devices (only bridges in ${dir})`, node.hostPath);
+    throw new DeviceError(
+      `IOMMU group ${name} has no passthrough-capable devices (only bridges in ${dir})`,
+      node.hostPath,
+    );
   }
   return { hostPath: node.hostPath, kind: 'group', name, functions };
 }

@@ -36,7 +36,11 @@ export function protoDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // CCGPU_PROTO_DIR: where a bundled program (the guest agent: /usr/share/ccgpu/proto) finds them
   const env = process.env.CCGPU_PROTO_DIR;
-  const candidates = [...(env ? [env] : []), path.join(here, 'proto'), path.resolve(here, '../../../src/protocols/proto')];
+  const candidates = [
+    ...(env ? [env] : []),
+    path.join(here, 'proto'),
+    path.resolve(here, '../../../src/protocols/proto'),
+  ];
   for (const c of candidates) if (existsSync(path.join(c, 'ttrpc.proto'))) return c;
   throw new Error(
     `protocol definitions not found: looked for ttrpc.proto in ${candidates.join(' and ')} ` +

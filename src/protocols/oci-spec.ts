@@ -31,7 +31,9 @@ function toProto(type: protobuf.Type, json: Json): Json {
     if (v === undefined || v === null) continue;
     const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
     if (field.map) {
-      out[field.name] = sub ? Object.fromEntries(Object.entries(v as Json).map(([k, e]) => [k, toProto(sub, e as Json)])) : { ...(v as Json) };
+      out[field.name] = sub
+        ? Object.fromEntries(Object.entries(v as Json).map(([k, e]) => [k, toProto(sub, e as Json)]))
+        : { ...(v as Json) };
     } else if (field.repeated) {
       out[field.name] = sub ? (v as Json[]).map((e) => toProto(sub, e)) : [...(v as unknown[])];
     } else {
@@ -58,7 +60,9 @@ function toJson(type: protobuf.Type, msg: Json, keepDefaultsIn: boolean): Json {
     const key = jsonName(field.name);
     if (field.map) {
       if (Object.keys(v as Json).length === 0) continue;
-      out[key] = sub ? Object.fromEntries(Object.entries(v as Json).map(([k, e]) => [k, toJson(sub, e as Json, keepDefaultsIn)])) : { ...(v as Json) };
+      out[key] = sub
+        ? Object.fromEntries(Object.entries(v as Json).map(([k, e]) => [k, toJson(sub, e as Json, keepDefaultsIn)]))
+        : { ...(v as Json) };
     } else if (field.repeated) {
       out[key] = sub ? (v as Json[]).map((e) => toJson(sub, e, keepDefaultsIn)) : [...(v as unknown[])];
     } else if (sub) {

@@ -8,8 +8,16 @@ export const CGROUP_V2_METRICS = 'io.containerd.cgroups.v2.Metrics';
 
 type Num = number | string | undefined;
 interface AgentCgroupStats {
-  cpuStats?: { cpuUsage?: { totalUsage?: Num; usageInKernelmode?: Num; usageInUsermode?: Num }; throttlingData?: { periods?: Num; throttledPeriods?: Num; throttledTime?: Num } };
-  memoryStats?: { cache?: Num; usage?: { usage?: Num; maxUsage?: Num; limit?: Num; failcnt?: Num }; swapUsage?: { usage?: Num; limit?: Num }; stats?: Record<string, Num> };
+  cpuStats?: {
+    cpuUsage?: { totalUsage?: Num; usageInKernelmode?: Num; usageInUsermode?: Num };
+    throttlingData?: { periods?: Num; throttledPeriods?: Num; throttledTime?: Num };
+  };
+  memoryStats?: {
+    cache?: Num;
+    usage?: { usage?: Num; maxUsage?: Num; limit?: Num; failcnt?: Num };
+    swapUsage?: { usage?: Num; limit?: Num };
+    stats?: Record<string, Num>;
+  };
   pidsStats?: { current?: Num; limit?: Num };
 }
 
@@ -18,11 +26,25 @@ const usec = (ns: Num): number => Math.floor(n(ns) / 1000);
 
 /** memory.stat keys carried over as they are. */
 const MEMORY_STAT_KEYS: Record<string, string> = {
-  anon: 'anon', file: 'file', kernel_stack: 'kernelStack', slab: 'slab', sock: 'sock', shmem: 'shmem',
-  file_mapped: 'fileMapped', file_dirty: 'fileDirty', file_writeback: 'fileWriteback', anon_thp: 'anonThp',
-  inactive_anon: 'inactiveAnon', active_anon: 'activeAnon', inactive_file: 'inactiveFile', active_file: 'activeFile',
-  unevictable: 'unevictable', slab_reclaimable: 'slabReclaimable', slab_unreclaimable: 'slabUnreclaimable',
-  pgfault: 'pgfault', pgmajfault: 'pgmajfault',
+  anon: 'anon',
+  file: 'file',
+  kernel_stack: 'kernelStack',
+  slab: 'slab',
+  sock: 'sock',
+  shmem: 'shmem',
+  file_mapped: 'fileMapped',
+  file_dirty: 'fileDirty',
+  file_writeback: 'fileWriteback',
+  anon_thp: 'anonThp',
+  inactive_anon: 'inactiveAnon',
+  active_anon: 'activeAnon',
+  inactive_file: 'inactiveFile',
+  active_file: 'activeFile',
+  unevictable: 'unevictable',
+  slab_reclaimable: 'slabReclaimable',
+  slab_unreclaimable: 'slabUnreclaimable',
+  pgfault: 'pgfault',
+  pgmajfault: 'pgmajfault',
 };
 
 export function cgroupV2Metrics(stats: AgentCgroupStats | undefined): Record<string, unknown> {

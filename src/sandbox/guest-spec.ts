@@ -24,7 +24,10 @@ export interface GuestSpecInput {
 
 export function guestSpec(input: GuestSpecInput): OciSpec {
   const spec = structuredClone(input.spec);
-  spec.root = { path: input.guestRootfs, readonly: Boolean((input.spec.root as { readonly?: boolean } | undefined)?.readonly) };
+  spec.root = {
+    path: input.guestRootfs,
+    readonly: Boolean((input.spec.root as { readonly?: boolean } | undefined)?.readonly),
+  };
   delete spec.hooks;
   spec.annotations = { ...withoutCdiAnnotations(spec.annotations), ...input.guestAnnotations };
   spec.mounts = (spec.mounts ?? [])

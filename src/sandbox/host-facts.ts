@@ -1,7 +1,12 @@
 /** Facts about the host that the launch plan needs, read once per sandbox. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { detectHostProtection, guestProtectionFor, TDX_QGS_SOCKET, type GuestProtection } from '../hypervisor/qemu/index.js';
+import {
+  detectHostProtection,
+  guestProtectionFor,
+  TDX_QGS_SOCKET,
+  type GuestProtection,
+} from '../hypervisor/qemu/index.js';
 import type { RuntimeConfig } from '../config/index.js';
 
 /** Default C-bit position on Milan/Genoa/Turin when CPUID cannot be read (and in dry runs). */
@@ -25,15 +30,25 @@ export interface ProtectionChoice {
 }
 
 /** Detects the host's guest protection (or takes a forced TEE for a dry run) and the C-bit position. */
-export function chooseProtection(config: RuntimeConfig, opts: { sysfs: string; forceTee?: 'snp' | 'tdx' }): ProtectionChoice {
+export function chooseProtection(
+  config: RuntimeConfig,
+  opts: { sysfs: string; forceTee?: 'snp' | 'tdx' },
+): ProtectionChoice {
   const h = config.hypervisor;
   const cbitpos = h.snpCbitpos ?? DEFAULT_CBITPOS;
   if (opts.forceTee) {
-    const protection = guestProtectionFor(opts.forceTee, { confidentialGuest: h.confidentialGuest, sevSnpGuest: h.sevSnpGuest });
+    const protection = guestProtectionFor(opts.forceTee, {
+      confidentialGuest: h.confidentialGuest,
+      sevSnpGuest: h.sevSnpGuest,
+    });
     return { protection, cbitpos, dryRun: true };
   }
   const host = detectHostProtection(opts.sysfs);
-  return { protection: guestProtectionFor(host, { confidentialGuest: h.confidentialGuest, sevSnpGuest: h.sevSnpGuest }), cbitpos, dryRun: false };
+  return {
+    protection: guestProtectionFor(host, { confidentialGuest: h.confidentialGuest, sevSnpGuest: h.sevSnpGuest }),
+    cbitpos,
+    dryRun: false,
+  };
 }
 
 export function tdxQgsSocketPresent(root = '/'): boolean {

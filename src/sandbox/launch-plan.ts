@@ -5,7 +5,13 @@
  * specs: it creates nothing on disk, so `ccgpu qemu-cmdline` and the shim share it.
  */
 import { createHash } from 'node:crypto';
-import { CdiRegistry, parseAnnotations, withoutCdiAnnotations, type OciSpec, type StatDevice } from '../../cdi/index.js';
+import {
+  CdiRegistry,
+  parseAnnotations,
+  withoutCdiAnnotations,
+  type OciSpec,
+  type StatDevice,
+} from '../../cdi/index.js';
 import { buildInitdataImage, decodeInitdataAnnotation } from '../../attestation/initdata/index.js';
 import { staticSandboxSizing, type LoadedConfig } from '../config/index.js';
 import { DeviceError, ConfigError } from '../errors/index.js';
@@ -18,7 +24,12 @@ import {
   type PcieTopology,
   type VfioNode,
 } from '../devices/index.js';
-import { buildQemuCommandLine, sandboxPaths, type GuestProtection, type QemuCommandLine } from '../hypervisor/qemu/index.js';
+import {
+  buildQemuCommandLine,
+  sandboxPaths,
+  type GuestProtection,
+  type QemuCommandLine,
+} from '../hypervisor/qemu/index.js';
 
 export interface LaunchPlanInput {
   sandboxId: string;
@@ -83,11 +94,18 @@ export function planSandboxLaunch(input: LaunchPlanInput): LaunchPlan {
   const names = coldPlugNames(input);
   let spec: OciSpec = structuredClone(input.spec);
   if (names.length > 0) {
-    const registry = new CdiRegistry({ specDirs: input.cdiSpecDirs ?? config.runtime.cdiSpecDirs, statDevice: input.statDevice });
+    const registry = new CdiRegistry({
+      specDirs: input.cdiSpecDirs ?? config.runtime.cdiSpecDirs,
+      statDevice: input.statDevice,
+    });
     try {
       spec = registry.injectDevices(spec, names).spec;
     } catch (e) {
-      throw new DeviceError(`device cold plug failed: cold plug: CDI device injection failed: ${(e as Error).message}`, names.join(','), e);
+      throw new DeviceError(
+        `device cold plug failed: cold plug: CDI device injection failed: ${(e as Error).message}`,
+        names.join(','),
+        e,
+      );
     }
   }
   spec.annotations = withoutCdiAnnotations(spec.annotations);
@@ -125,9 +143,13 @@ export function planSandboxLaunch(input: LaunchPlanInput): LaunchPlan {
     try {
       decoded = decodeInitdataAnnotation(h.ccInitData);
     } catch (e) {
-      throw new ConfigError(`annotation io.katacontainers.config.hypervisor.cc_init_data: ${(e as Error).message}`, {
-        annotation: 'io.katacontainers.config.hypervisor.cc_init_data',
-      }, e);
+      throw new ConfigError(
+        `annotation io.katacontainers.config.hypervisor.cc_init_data: ${(e as Error).message}`,
+        {
+          annotation: 'io.katacontainers.config.hypervisor.cc_init_data',
+        },
+        e,
+      );
     }
     initdata = {
       imagePath: `${input.runDir}/initdata.img`,

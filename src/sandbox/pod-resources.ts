@@ -20,7 +20,11 @@ interface ContainerDevices {
 interface PodResources {
   name: string;
   namespace: string;
-  containers: Array<{ name: string; devices: ContainerDevices[]; dynamicResources?: Array<{ claimResources: Array<{ cdiDevices: Array<{ name: string }> }> }> }>;
+  containers: Array<{
+    name: string;
+    devices: ContainerDevices[];
+    dynamicResources?: Array<{ claimResources: Array<{ cdiDevices: Array<{ name: string }> }> }>;
+  }>;
 }
 interface GetResponse {
   podResources?: PodResources;
@@ -51,7 +55,8 @@ export function podResourceNames(resp: GetResponse): string[] {
   const dra: string[] = [];
   for (const c of resp.podResources?.containers ?? []) {
     entries.push(...(c.devices ?? []));
-    for (const d of c.dynamicResources ?? []) for (const r of d.claimResources ?? []) for (const n of r.cdiDevices ?? []) dra.push(n.name);
+    for (const d of c.dynamicResources ?? [])
+      for (const r of d.claimResources ?? []) for (const n of r.cdiDevices ?? []) dra.push(n.name);
   }
   const names = namesFromPodResources(entries.map((e) => ({ resourceName: e.resourceName, deviceIds: e.deviceIds })));
   for (const n of dra) if (!names.includes(n)) names.push(n);
@@ -59,7 +64,11 @@ export function podResourceNames(resp: GetResponse): string[] {
 }
 
 /** Calls kubelet's PodResources `Get` for one pod. */
-export async function getPodResourceNames(socketPath: string, pod: { name: string; namespace: string }, timeoutMs = 10_000): Promise<string[]> {
+export async function getPodResourceNames(
+  socketPath: string,
+  pod: { name: string; namespace: string },
+  timeoutMs = 10_000,
+): Promise<string[]> {
   const req = messageCodec<GetRequest>('v1.GetPodResourcesRequest');
   const res = messageCodec<GetResponse>('v1.GetPodResourcesResponse');
   const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
@@ -78,10 +87,13 @@ export async function getPodResourceNames(socketPath: string, pod: { name: strin
     });
     return podResourceNames(resp);
   } catch (e) {
-    throw new CcgpuError(`kubelet PodResources Get for pod ${pod.namespace}/${pod.name} at ${socketPath} failed: ${(e as Error).message}`, {
-      code: Code.Unavailable,
-      cause: e,
-    });
+    throw new CcgpuError(
+      `kubelet PodResources Get for pod ${pod.namespace}/${pod.name} at ${socketPath} failed: ${(e as Error).message}`,
+      {
+        code: Code.Unavailable,
+        cause: e,
+      },
+    );
   } finally {
     client.close();
   }

@@ -50,7 +50,8 @@ export class ProcessIo {
     let fh: fs.promises.FileHandle | undefined;
     try {
       if (target) fh = await fs.promises.open(target.path, target.append ? 'a' : fs.constants.O_WRONLY);
-      const read = stream === 'stdout' ? this.agent.readStdout.bind(this.agent) : this.agent.readStderr.bind(this.agent);
+      const read =
+        stream === 'stdout' ? this.agent.readStdout.bind(this.agent) : this.agent.readStderr.bind(this.agent);
       for (;;) {
         let data: Uint8Array;
         try {
@@ -82,7 +83,11 @@ export class ProcessIo {
       for (;;) {
         const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
         if (bytesRead === 0 || this.closed) break;
-        await this.agent.writeStdin({ containerId: this.containerId, execId: this.execId, data: buf.subarray(0, bytesRead) });
+        await this.agent.writeStdin({
+          containerId: this.containerId,
+          execId: this.execId,
+          data: buf.subarray(0, bytesRead),
+        });
       }
       await fh.close();
       this.stdinFd = undefined;

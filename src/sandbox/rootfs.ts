@@ -24,7 +24,10 @@ export async function mount(m: MountSpec, target: string): Promise<void> {
   try {
     await runCommand('mount', args, { timeoutMs: 30_000 });
   } catch (e) {
-    throw new CcgpuError(`mounting ${m.type} ${m.source} on ${target} failed: ${errorMessage(e)}`, { code: Code.Internal, cause: e });
+    throw new CcgpuError(`mounting ${m.type} ${m.source} on ${target} failed: ${errorMessage(e)}`, {
+      code: Code.Internal,
+      cause: e,
+    });
   }
 }
 
@@ -63,6 +66,7 @@ export async function unmountIfMounted(p: string): Promise<void> {
 /** Mounts containerd's rootfs mounts on `target` (one overlay/bind mount, as containerd sends). */
 export async function mountRootfs(mounts: MountSpec[], target: string): Promise<void> {
   if (mounts.length === 0) return; // rootfs prepared by the caller (e.g. `ctr run --rootfs`)
-  if (mounts.length > 1) throw new CcgpuError(`expected one rootfs mount, got ${mounts.length}`, { code: Code.InvalidArgument });
+  if (mounts.length > 1)
+    throw new CcgpuError(`expected one rootfs mount, got ${mounts.length}`, { code: Code.InvalidArgument });
   await mount(mounts[0]!, target);
 }

@@ -11,7 +11,15 @@ import type { Logger } from 'pino';
 import type { OciSpec } from '../../cdi/index.js';
 import { applyAnnotations, loadConfig, type LoadedConfig } from '../config/index.js';
 import { hostPathsFromRoot, guestCdiAnnotations } from '../devices/index.js';
-import { CcgpuError, Code, ConfigError, NotFoundError, AlreadyExistsError, TimeoutError, errorMessage } from '../errors/index.js';
+import {
+  CcgpuError,
+  Code,
+  ConfigError,
+  NotFoundError,
+  AlreadyExistsError,
+  TimeoutError,
+  errorMessage,
+} from '../errors/index.js';
 import { QemuVm, resolveGuestPciPath, sandboxPaths, SHARED_FS_MOUNT_TAG } from '../hypervisor/qemu/index.js';
 import { connectAgent, type ConnectedAgent } from '../agent-client/index.js';
 import { ociJsonToGrpcSpec } from '../protocols/oci-spec.js';
@@ -142,21 +150,36 @@ export class Sandbox extends EventEmitter {
         sharedDir: sharing ? sharedDir : undefined,
       });
       if (cfg.agent.agentTransport === 'vsock') {
-        throw new ConfigError('agent_transport = "vsock" needs /dev/vhost-vsock, which ccgpu does not open yet; use "virtio-serial"', {
-          file: loaded.file,
-          table: 'agent.kata',
-          key: 'agent_transport',
-        });
+        throw new ConfigError(
+          'agent_transport = "vsock" needs /dev/vhost-vsock, which ccgpu does not open yet; use "virtio-serial"',
+          {
+            file: loaded.file,
+            table: 'agent.kata',
+            key: 'agent_transport',
+          },
+        );
       }
       if (plan.initdata) fs.writeFileSync(plan.initdata.imagePath, plan.initdata.image, { mode: 0o640 });
       const paths = sandboxPaths(runDir);
       if (cfg.hypervisor.sharedFs === 'virtio-fs') {
         virtiofsd = await step('starting virtiofsd', deadline, () =>
-          startVirtiofsd({ binary: cfg.hypervisor.virtioFsDaemon ?? '', socketPath: paths.virtiofsSocket, sharedDir, logger: log }),
+          startVirtiofsd({
+            binary: cfg.hypervisor.virtioFsDaemon ?? '',
+            socketPath: paths.virtiofsSocket,
+            sharedDir,
+            logger: log,
+          }),
         );
       }
       vm = await step('starting QEMU', deadline, () =>
-        QemuVm.start({ cmdline: plan.cmdline, qmpSocket: path.join(runDir, 'qmp.sock'), qmpFd: 3, logger: log, wrapper: opts.qemuWrapper, consoleSocket: paths.consoleSocket }),
+        QemuVm.start({
+          cmdline: plan.cmdline,
+          qmpSocket: path.join(runDir, 'qmp.sock'),
+          qmpFd: 3,
+          logger: log,
+          wrapper: opts.qemuWrapper,
+          consoleSocket: paths.consoleSocket,
+        }),
       );
       const startedVm = vm;
       const agent = await step('connecting to the agent', deadline, () =>
@@ -177,18 +200,26 @@ export class Sandbox extends EventEmitter {
           sandboxId: opts.id,
           storages:
             cfg.hypervisor.sharedFs === 'virtio-fs'
-              ? [{ driver: 'virtio-fs', source: SHARED_FS_MOUNT_TAG, fstype: 'virtiofs', options: [], mountPoint: GUEST_SHARED_DIR }]
-              : cfg.hypervisor.sharedFs === 'virtio-9p'
               ? [
                   {
-                    driver: '9p',
+                    driver: 'virtio-fs',
                     source: SHARED_FS_MOUNT_TAG,
-                    fstype: '9p',
-                    options: ['trans=virtio', 'version=9p2000.L', 'cache=mmap', "msize=512000"],
+                    fstype: 'virtiofs',
+                    options: [],
                     mountPoint: GUEST_SHARED_DIR,
                   },
                 ]
-              : [],
+              : cfg.hypervisor.sharedFs === 'virtio-9p'
+                ? [
+                    {
+                      driver: '9p',
+                      source: SHARED_FS_MOUNT_TAG,
+                      fstype: '9p',
+                      options: ['trans=virtio', 'version=9p2000.L', 'cache=mmap', 'msize=512000'],
+                      mountPoint: GUEST_SHARED_DIR,
+                    },
+                  ]
+                : [],
         }),
       );
       log.info({ pid: vm.pid }, 'sandbox ready');
@@ -291,7 +322,9 @@ export class Sandbox extends EventEmitter {
         c.hostMounts.push(path.join(shared, name));
         guestMountSources.set(m.destination, `${GUEST_SHARED_DIR}/${o.id}/${name}`);
       }
-      const vfioNodes = (o.spec.linux?.devices ?? []).map((d) => d.path).filter((p) => p.startsWith('/dev/vfio/') && p !== '/dev/vfio/vfio');
+      const vfioNodes = (o.spec.linux?.devices ?? [])
+        .map((d) => d.path)
+        .filter((p) => p.startsWith('/dev/vfio/') && p !== '/dev/vfio/vfio');
       const spec = guestSpec({
         containerId: o.id,
         spec: o.spec,
@@ -303,7 +336,13 @@ export class Sandbox extends EventEmitter {
       });
       const devices = this.agentDevices(vfioNodes);
       await step('CreateContainer', deadline, () =>
-        this.client.createContainer({ containerId: o.id, execId: o.id, OCI: ociJsonToGrpcSpec(spec), devices, storages: [] }),
+        this.client.createContainer({
+          containerId: o.id,
+          execId: o.id,
+          OCI: ociJsonToGrpcSpec(spec),
+          devices,
+          storages: [],
+        }),
       );
       this.containers.set(o.id, c);
       return c;
@@ -337,7 +376,10 @@ export class Sandbox extends EventEmitter {
     const c = this.container(containerId);
     const p = c.process(execId);
     if (!p) throw new NotFoundError(`exec ${execId} not found in container ${containerId}`);
-    if (p.status !== 'created') throw new CcgpuError(`process ${execId || containerId} is already ${p.status}`, { code: Code.FailedPrecondition });
+    if (p.status !== 'created')
+      throw new CcgpuError(`process ${execId || containerId} is already ${p.status}`, {
+        code: Code.FailedPrecondition,
+      });
     if (execId) {
       const proc = ociJsonToGrpcSpec({ process: p.processSpec ?? {} }).Process;
       await this.client.execProcess({ containerId, execId, process: proc as Record<string, unknown> });
@@ -345,7 +387,13 @@ export class Sandbox extends EventEmitter {
       await this.client.startContainer({ containerId });
     }
     // only now does the agent know the process: its output is buffered in the guest until these reads come
-    p.io = new ProcessIo(this.client, containerId, execId || containerId, p.stdio, this.log.child({ container: containerId, exec: execId || undefined }));
+    p.io = new ProcessIo(
+      this.client,
+      containerId,
+      execId || containerId,
+      p.stdio,
+      this.log.child({ container: containerId, exec: execId || undefined }),
+    );
     p.status = 'running';
     void this.watch(c, p);
     return p;
@@ -367,7 +415,12 @@ export class Sandbox extends EventEmitter {
     this.emit('exit', c, p, e);
   }
 
-  addExec(containerId: string, execId: string, stdio: StdioPaths, processSpec: Record<string, unknown>): ContainerProcess {
+  addExec(
+    containerId: string,
+    execId: string,
+    stdio: StdioPaths,
+    processSpec: Record<string, unknown>,
+  ): ContainerProcess {
     const c = this.container(containerId);
     if (c.execs.has(execId)) throw new AlreadyExistsError(`exec ${execId} already exists in container ${containerId}`);
     const p = new ContainerProcess(containerId, execId, stdio, processSpec);
@@ -402,7 +455,9 @@ export class Sandbox extends EventEmitter {
   /** Task Stats: the container's cgroup in the guest, as containerd's cgroup v2 metrics. */
   async stats(containerId: string): Promise<Any> {
     this.container(containerId);
-    const r = (await this.client.statsContainer({ containerId })) as { cgroupStats?: Parameters<typeof packCgroupV2Metrics>[0] };
+    const r = (await this.client.statsContainer({ containerId })) as {
+      cgroupStats?: Parameters<typeof packCgroupV2Metrics>[0];
+    };
     return packCgroupV2Metrics(r.cgroupStats);
   }
 
@@ -414,9 +469,12 @@ export class Sandbox extends EventEmitter {
     this.container(containerId);
     if (!resources || resources.value.length === 0) return;
     if (!/LinuxResources$/.test(resources.typeUrl)) {
-      throw new CcgpuError(`Update: resources of type "${resources.typeUrl}" are not supported (expected runtime-spec LinuxResources)`, {
-        code: Code.InvalidArgument,
-      });
+      throw new CcgpuError(
+        `Update: resources of type "${resources.typeUrl}" are not supported (expected runtime-spec LinuxResources)`,
+        {
+          code: Code.InvalidArgument,
+        },
+      );
     }
     let json: unknown;
     try {
@@ -424,7 +482,9 @@ export class Sandbox extends EventEmitter {
     } catch (e) {
       throw new CcgpuError(`Update: resources are not valid JSON: ${errorMessage(e)}`, { code: Code.InvalidArgument });
     }
-    const grpc = ociJsonToGrpcSpec({ linux: { resources: json } }) as { Linux?: { Resources?: Record<string, unknown> } };
+    const grpc = ociJsonToGrpcSpec({ linux: { resources: json } }) as {
+      Linux?: { Resources?: Record<string, unknown> };
+    };
     await this.client.updateContainer({ containerId, resources: grpc.Linux?.Resources ?? {} });
   }
 
@@ -439,11 +499,13 @@ export class Sandbox extends EventEmitter {
     if (execId) {
       const p = c.execs.get(execId);
       if (!p) throw new NotFoundError(`exec ${execId} not found in container ${containerId}`);
-      if (p.status === 'running') throw new CcgpuError(`exec ${execId} is still running`, { code: Code.FailedPrecondition });
+      if (p.status === 'running')
+        throw new CcgpuError(`exec ${execId} is still running`, { code: Code.FailedPrecondition });
       c.execs.delete(execId);
       return p.exit;
     }
-    if (c.init.status === 'running') throw new CcgpuError(`container ${containerId} is still running`, { code: Code.FailedPrecondition });
+    if (c.init.status === 'running')
+      throw new CcgpuError(`container ${containerId} is still running`, { code: Code.FailedPrecondition });
     if (!this.vmGone) {
       try {
         await this.agent.client.removeContainer({ containerId, timeout: 10 });

@@ -7,10 +7,16 @@ import path from 'node:path';
 
 export const SOCKET_DIR = '/run/containerd/s';
 export const CONTAINER_TYPE_ANNOTATIONS = ['io.kubernetes.cri.container-type', 'io.kubernetes.cri-o.ContainerType'];
-export const SANDBOX_ID_ANNOTATIONS = ['io.kubernetes.cri.sandbox-id', 'io.kubernetes.cri-o.SandboxID', 'io.containerd.runc.v2.group'];
+export const SANDBOX_ID_ANNOTATIONS = [
+  'io.kubernetes.cri.sandbox-id',
+  'io.kubernetes.cri-o.SandboxID',
+  'io.containerd.runc.v2.group',
+];
 
 export function socketPath(containerdAddress: string, namespace: string, group: string, dir = SOCKET_DIR): string {
-  const h = createHash('sha256').update(path.join(containerdAddress, namespace, group)).digest('hex');
+  const h = createHash('sha256')
+    .update(path.join(containerdAddress, namespace, group))
+    .digest('hex');
   return path.join(dir, h);
 }
 

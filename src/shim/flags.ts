@@ -25,7 +25,17 @@ const STRING_FLAGS: Record<string, keyof ShimFlags> = {
 const BOOL_FLAGS: Record<string, keyof ShimFlags> = { debug: 'debug', v: 'version' };
 
 export function parseShimFlags(argv: string[]): ShimFlags {
-  const f: ShimFlags = { namespace: '', address: '', publishBinary: '', id: '', bundle: '', debug: false, socket: '', version: false, action: 'serve' };
+  const f: ShimFlags = {
+    namespace: '',
+    address: '',
+    publishBinary: '',
+    id: '',
+    bundle: '',
+    debug: false,
+    socket: '',
+    version: false,
+    action: 'serve',
+  };
   const rec = f as unknown as Record<string, unknown>;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -39,7 +39,8 @@ export async function serveTaskOverGrpc(socketPath: string, handlers: TaskHandle
         streamId: 0,
         metadata: md,
         namespace: md.get('containerd-namespace') ?? md.get('containerd-namespace-ttrpc'),
-        deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined,
+        deadline:
+          deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined,
         signal: ac.signal,
       };
       fn(call.request, ctx).then(
@@ -51,7 +52,9 @@ export async function serveTaskOverGrpc(socketPath: string, handlers: TaskHandle
   server.addService(definition as grpc.ServiceDefinition, impl);
   fs.rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
   );
   fs.chmodSync(socketPath, 0o600);
   return server;

@@ -44,7 +44,12 @@ export async function shimServe(flags: ShimFlags): Promise<void> {
     log.info('shim exiting');
     setTimeout(() => process.exit(code), 50);
   };
-  const service = new ShimTaskService({ namespace: flags.namespace, logger: log, events, onShutdown: () => void exit(0) });
+  const service = new ShimTaskService({
+    namespace: flags.namespace,
+    logger: log,
+    events,
+    onShutdown: () => void exit(0),
+  });
   const handlers = service.handlers();
   registerTaskService(server, handlers);
   const listener = net.createServer();

@@ -43,12 +43,16 @@ function daemonStderr(): 'ignore' | number {
 
 async function startGrpcDaemon(flags: ShimFlags, bundle: string, sock: string, script: string): Promise<string> {
   fs.rmSync(sock, { force: true });
-  const child = spawn(process.execPath, [...process.execArgv, script, ...daemonArgs({ ...flags, bundle }), '-socket', sock], {
-    cwd: bundle,
-    detached: true,
-    stdio: ['ignore', 'ignore', daemonStderr()],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, script, ...daemonArgs({ ...flags, bundle }), '-socket', sock],
+    {
+      cwd: bundle,
+      detached: true,
+      stdio: ['ignore', 'ignore', daemonStderr()],
+      env: process.env,
+    },
+  );
   child.unref();
   const deadline = Date.now() + 15_000;
   while (!(await isLive(sock))) {
@@ -61,7 +65,9 @@ async function startGrpcDaemon(flags: ShimFlags, bundle: string, sock: string, s
 
 export async function shimStart(flags: ShimFlags, opts: { socketDir?: string; script?: string } = {}): Promise<string> {
   const bundle = flags.bundle || process.cwd();
-  const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+  const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as {
+    annotations?: Record<string, string>;
+  };
   const { group, isSandbox } = groupOf(flags.id, spec.annotations ?? {});
   const dir = opts.socketDir ?? SOCKET_DIR;
   const sock = socketPath(flags.address, flags.namespace, group, dir);

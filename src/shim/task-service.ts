@@ -9,7 +9,14 @@ import type { Logger } from 'pino';
 import protobuf from 'protobufjs';
 import type { OciSpec } from '../../cdi/index.js';
 import { CcgpuError, Code, NotFoundError, UnimplementedError, errorMessage } from '../errors/index.js';
-import { timestampFromDate, TaskStatus, type TaskHandlers, type Any, type EventsClient, type TaskEvents } from '../protocols/index.js';
+import {
+  timestampFromDate,
+  TaskStatus,
+  type TaskHandlers,
+  type Any,
+  type EventsClient,
+  type TaskEvents,
+} from '../protocols/index.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { Container, ContainerProcess, ExitInfo } from '../sandbox/container.js';
 import { groupOf } from './address.js';
@@ -54,7 +61,9 @@ export class ShimTaskService {
     const events = this.opts.events;
     if (!events) return;
     this.queue = this.queue.then(() =>
-      events.publish(topic, this.opts.namespace, event).catch((e) => this.log.warn({ topic, err: errorMessage(e) }, 'event not published')),
+      events
+        .publish(topic, this.opts.namespace, event)
+        .catch((e) => this.log.warn({ topic, err: errorMessage(e) }, 'event not published')),
     );
   }
 
@@ -137,7 +146,13 @@ export class ShimTaskService {
         const exit = await sb.deleteProcess(req.id, req.execId);
         const exitedAt = timestampFromDate(exit?.exitedAt ?? new Date());
         if (!req.execId) {
-          this.publish('/tasks/delete', { containerId: req.id, pid: sb.pid, exitStatus: exit?.exitStatus ?? 0, exitedAt, id: req.id });
+          this.publish('/tasks/delete', {
+            containerId: req.id,
+            pid: sb.pid,
+            exitStatus: exit?.exitStatus ?? 0,
+            exitedAt,
+            id: req.id,
+          });
           if (sb.containers.size === 0) {
             await sb.destroy();
             this.sandbox = undefined;
@@ -150,7 +165,12 @@ export class ShimTaskService {
         const sb = this.sb();
         if (!req.spec?.value) throw new CcgpuError('exec without a process spec', { code: Code.InvalidArgument });
         const proc = JSON.parse(Buffer.from(req.spec.value).toString('utf8')) as Record<string, unknown>;
-        sb.addExec(req.id, req.execId, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }, proc);
+        sb.addExec(
+          req.id,
+          req.execId,
+          { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal },
+          proc,
+        );
         this.publish('/tasks/exec-added', { containerId: req.id, execId: req.execId });
         return {};
       },
@@ -160,7 +180,12 @@ export class ShimTaskService {
         const c = sb.container(req.id);
         const p = c.process(req.execId);
         if (!p) throw new NotFoundError(`exec ${req.execId} not found in container ${req.id}`);
-        const status = p.status === 'created' ? TaskStatus.CREATED : p.status === 'running' ? TaskStatus.RUNNING : TaskStatus.STOPPED;
+        const status =
+          p.status === 'created'
+            ? TaskStatus.CREATED
+            : p.status === 'running'
+              ? TaskStatus.RUNNING
+              : TaskStatus.STOPPED;
         return {
           id: req.id,
           execId: req.execId,

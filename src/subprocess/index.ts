@@ -61,7 +61,12 @@ export interface SpawnOptions {
 export function spawnLogged(cmd: string, args: string[], opts: SpawnOptions): Spawned {
   const name = opts.name ?? cmd.split('/').pop() ?? cmd;
   const stdio: StdioOptions = [opts.stdin ?? 'ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio, detached: opts.detached ?? false });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio,
+    detached: opts.detached ?? false,
+  });
   const log = opts.logger.child({ proc: name });
   const classify =
     opts.classify ?? ((line: string) => (/warning:/i.test(line) ? 'warn' : /error/i.test(line) ? 'error' : 'info'));
@@ -126,7 +131,13 @@ export class CommandError extends CcgpuError {
 export async function runCommand(
   cmd: string,
   args: string[],
-  opts: { timeoutMs?: number; input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; allowFailure?: boolean } = {},
+  opts: {
+    timeoutMs?: number;
+    input?: string | Buffer;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    allowFailure?: boolean;
+  } = {},
 ): Promise<RunResult> {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
@@ -143,9 +154,15 @@ export async function runCommand(
         reject(new TimeoutError(`${cmd} ${args.join(' ')}`.slice(0, 200), opts.timeoutMs!));
       }, opts.timeoutMs);
     }
-    child.once('error', (e) => reject(new CcgpuError(`cannot run ${cmd}: ${e.message}`, { code: Code.Internal, cause: e })));
+    child.once('error', (e) =>
+      reject(new CcgpuError(`cannot run ${cmd}: ${e.message}`, { code: Code.Internal, cause: e })),
+    );
     child.once('close', (code, signal) =>
-      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? (signal ? 128 : 1) }),
+      resolve({
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        code: code ?? (signal ? 128 : 1),
+      }),
     );
   }).finally(() => clearTimeout(timer));
   if (result.code !== 0 && !opts.allowFailure) throw new CommandError(`${cmd} ${args.join(' ')}`.slice(0, 300), result);

@@ -28,7 +28,11 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-e2e-'));
     const img = await guestImage();
     const config = writeE2eConfig(path.join(dir, 'etc'), img);
-    ctd = await startContainerd({ dir: path.join(dir, 'containerd'), shimBinDir: shimBinDir(path.join(dir, 'bin')), env: { KATA_CONF_FILE: config, CCGPU_LOG_LEVEL: 'debug', CCGPU_SHIM_STDERR: path.join(dir, 'shim-stderr.log') } });
+    ctd = await startContainerd({
+      dir: path.join(dir, 'containerd'),
+      shimBinDir: shimBinDir(path.join(dir, 'bin')),
+      env: { KATA_CONF_FILE: config, CCGPU_LOG_LEVEL: 'debug', CCGPU_SHIM_STDERR: path.join(dir, 'shim-stderr.log') },
+    });
     const tar = await buildBusyboxImageTar(path.join(dir, 'busybox.tar'), IMAGE);
     const r = await ctd.ctr(['-n', 'default', 'images', 'import', '--no-unpack=false', tar]);
     expect(r.code, r.stderr).toBe(0);
@@ -40,8 +44,10 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     else if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  const run = async (args: string[], input?: string) => ctd.ctr(['-n', 'default', ...args], { input, timeoutMs: 300_000 });
-  const diag = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}\n--- containerd log tail:\n${ctd.logs().slice(-4000)}`;
+  const run = async (args: string[], input?: string) =>
+    ctd.ctr(['-n', 'default', ...args], { input, timeoutMs: 300_000 });
+  const diag = (r: { stdout: string; stderr: string }) =>
+    `${r.stdout}\n${r.stderr}\n--- containerd log tail:\n${ctd.logs().slice(-4000)}`;
 
   it('echo hello prints hello; the sandbox leaves nothing behind', async () => {
     const r = await run(['run', '--rm', '--runtime', RUNTIME, IMAGE, 'e2e-hello', 'echo', 'hello']);
@@ -51,7 +57,17 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
   }, 300_000);
 
   it('exit codes propagate', async () => {
-    const r = await run(['run', '--rm', '--runtime', RUNTIME, IMAGE, 'e2e-exit', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    const r = await run([
+      'run',
+      '--rm',
+      '--runtime',
+      RUNTIME,
+      IMAGE,
+      'e2e-exit',
+      'sh',
+      '-c',
+      'echo out; echo err >&2; exit 3',
+    ]);
     expect(r.code, diag(r)).toBe(3);
     expect(r.stdout).toBe('out\n');
     expect(r.stderr).toContain('err\n');
@@ -59,7 +75,10 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
 
   it('stdin reaches the container', async () => {
     // ctr attaches its stdin to the task's: the text comes back through cat, then EOF ends cat
-    const r = await run(['run', '--rm', '--runtime', RUNTIME, IMAGE, 'e2e-stdin', 'sh', '-c', 'cat; echo done'], 'piped input\n');
+    const r = await run(
+      ['run', '--rm', '--runtime', RUNTIME, IMAGE, 'e2e-stdin', 'sh', '-c', 'cat; echo done'],
+      'piped input\n',
+    );
     expect(r.code, diag(r)).toBe(0);
     expect(r.stdout).toBe('piped input\ndone\n');
   }, 300_000);
@@ -74,10 +93,18 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     r = await run(['task', 'exec', '--exec-id', 'x2', id, 'sh', '-c', 'exit 7']);
     expect(r.code, diag(r)).toBe(7);
     // a terminal: ctr needs a tty of its own, given by script(1)
-    const t = await runAsync('script', ['-qec', `ctr --address ${ctd.socket} -n default task exec -t --exec-id x3 ${id} sh -c 'tty; stty size'`, '/dev/null'], {
-      timeoutMs: 120_000,
-      env: { ...process.env, COLUMNS: '100', LINES: '30' },
-    });
+    const t = await runAsync(
+      'script',
+      [
+        '-qec',
+        `ctr --address ${ctd.socket} -n default task exec -t --exec-id x3 ${id} sh -c 'tty; stty size'`,
+        '/dev/null',
+      ],
+      {
+        timeoutMs: 120_000,
+        env: { ...process.env, COLUMNS: '100', LINES: '30' },
+      },
+    );
     expect(t.code, `${t.stdout}\n${t.stderr}`).toBe(0);
     expect(t.stdout).toMatch(/\/dev\/pts\/\d+/);
     r = await run(['task', 'ls']);
@@ -101,7 +128,19 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
   }, 400_000);
 
   it('an OOM kill in the guest reaches containerd as a /tasks/oom event', async () => {
-    const r = await run(['run', '--rm', '--runtime', RUNTIME, '--memory-limit', String(48 * 1024 * 1024), IMAGE, 'e2e-oom', 'sh', '-c', 'x=aaaaaaaa; while :; do x=$x$x; done']);
+    const r = await run([
+      'run',
+      '--rm',
+      '--runtime',
+      RUNTIME,
+      '--memory-limit',
+      String(48 * 1024 * 1024),
+      IMAGE,
+      'e2e-oom',
+      'sh',
+      '-c',
+      'x=aaaaaaaa; while :; do x=$x$x; done',
+    ]);
     expect(r.code, diag(r)).toBe(137);
     expect(ctd.logs()).toMatch(/topic=\/tasks\/oom/);
   }, 300_000);
@@ -120,7 +159,18 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
     ].join('\n');
     const toml = `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"policy.rego" = \'\'\'\n${policy}\n\'\'\'\n`;
     const id = 'e2e-policy';
-    let r = await run(['run', '-d', '--runtime', RUNTIME, '--annotation', `${INITDATA_ANNOTATION}=${encodeInitdataAnnotation(toml)}`, IMAGE, id, 'sleep', '600']);
+    let r = await run([
+      'run',
+      '-d',
+      '--runtime',
+      RUNTIME,
+      '--annotation',
+      `${INITDATA_ANNOTATION}=${encodeInitdataAnnotation(toml)}`,
+      IMAGE,
+      id,
+      'sleep',
+      '600',
+    ]);
     expect(r.code, diag(r)).toBe(0);
     r = await run(['task', 'exec', '--exec-id', 'ok1', id, 'echo', 'allowed']);
     expect(r.code, diag(r)).toBe(0);

@@ -100,14 +100,19 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   const cc = h.confidentialGuest;
   const tcg = h.accel === 'tcg';
   if (cc && tcg) {
-    throw new ConfigError('a confidential guest cannot run under TCG: set accel = "kvm"', { table: 'hypervisor.qemu', key: 'accel' });
+    throw new ConfigError('a confidential guest cannot run under TCG: set accel = "kvm"', {
+      table: 'hypervisor.qemu',
+      key: 'accel',
+    });
   }
   if (cc && protection === 'none') {
     throw new HypervisorError("This system doesn't support Confidential Computing (Guest Protection)");
   }
   if ((h.snpIdBlock === '') !== (h.snpIdAuth === '') && protection === 'snp') {
     throw new ConfigError(
-      h.snpIdBlock ? 'specifying SNP IDBlock without SNP IDAuth is not allowed' : 'specifying SNP IDAuth without SNP IDBlock is not allowed',
+      h.snpIdBlock
+        ? 'specifying SNP IDBlock without SNP IDAuth is not allowed'
+        : 'specifying SNP IDAuth without SNP IDBlock is not allowed',
       { table: 'hypervisor.qemu', key: h.snpIdBlock ? 'snp_id_auth' : 'snp_id_block' },
     );
   }
@@ -131,14 +136,17 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   add('-qmp', `unix:fd=${spec.qmpFd},server=on,wait=off`);
   if (h.extraMonitorSocket) {
     if (!h.enableDebug) {
-      warnings.push(`extra_monitor_socket = "${h.extraMonitorSocket}" ignored: it takes effect only with enable_debug = true`);
+      warnings.push(
+        `extra_monitor_socket = "${h.extraMonitorSocket}" ignored: it takes effect only with enable_debug = true`,
+      );
     } else if (cc && !h.allowDebugMonitorOnConfidentialGuest) {
       throw new ConfigError(
         `extra_monitor_socket = "${h.extraMonitorSocket}" on a confidential guest would give whoever holds the socket control of the TEE's VMM; set allow_debug_monitor_on_confidential_guest = true to accept an untrusted, debug-only instance`,
         { table: 'hypervisor.qemu', key: 'extra_monitor_socket' },
       );
     } else {
-      const flag = h.extraMonitorSocket === 'hmp' ? '-monitor' : h.extraMonitorSocket === 'qmp' ? '-qmp' : '-qmp-pretty';
+      const flag =
+        h.extraMonitorSocket === 'hmp' ? '-monitor' : h.extraMonitorSocket === 'qmp' ? '-qmp' : '-qmp-pretty';
       add(flag, `unix:path=${paths.extraMonitorSocket},server=on,wait=off`);
       warnings.push('QEMU configured to start with an untrusted monitor');
     }
@@ -159,7 +167,10 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
       );
       add('-device', `pcie-pci-bridge,bus=rp-pci-bridge-${i},id=pci-bridge-${i}`);
     } else {
-      add('-device', `pci-bridge,bus=pcie.0,id=pci-bridge-${i},chassis_nr=${i + 1},shpc=off,addr=${2 + i},io-reserve=4k,mem-reserve=1m,pref64-reserve=1m`);
+      add(
+        '-device',
+        `pci-bridge,bus=pcie.0,id=pci-bridge-${i},chassis_nr=${i + 1},shpc=off,addr=${2 + i},io-reserve=4k,mem-reserve=1m,pref64-reserve=1m`,
+      );
     }
   }
   // 7.2 console
@@ -181,8 +192,14 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   // shared filesystem: virtio-9p (no daemon); virtio-fs needs virtiofsd and a shared memory backend
   if (h.sharedFs === 'virtio-9p') {
     if (!spec.sharedDir) throw new HypervisorError('shared_fs = "virtio-9p" needs a shared directory');
-    add('-device', `virtio-9p-pci,disable-modern=false,fsdev=extra-9p-${SHARED_FS_MOUNT_TAG},mount_tag=${SHARED_FS_MOUNT_TAG}`);
-    add('-fsdev', `local,id=extra-9p-${SHARED_FS_MOUNT_TAG},path=${spec.sharedDir},security_model=none,multidevs=remap`);
+    add(
+      '-device',
+      `virtio-9p-pci,disable-modern=false,fsdev=extra-9p-${SHARED_FS_MOUNT_TAG},mount_tag=${SHARED_FS_MOUNT_TAG}`,
+    );
+    add(
+      '-fsdev',
+      `local,id=extra-9p-${SHARED_FS_MOUNT_TAG},path=${spec.sharedDir},security_model=none,multidevs=remap`,
+    );
   } else if (h.sharedFs === 'virtio-fs') {
     // virtiofsd serves the shared directory over vhost-user; guest RAM must be shareable with it
     add('-chardev', `socket,id=char-${spec.deviceIdPrefix},path=${paths.virtiofsSocket}`);
@@ -210,19 +227,30 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
     if (h.snpGuestPolicy !== undefined) props.push(['policy', h.snpGuestPolicy]);
     if (spec.initdata) {
       if (spec.initdata.digest.length !== SNP_HOST_DATA_BYTES) {
-        warnings.push(`initdata digest is ${spec.initdata.digest.length} bytes; host-data takes ${SNP_HOST_DATA_BYTES} (${spec.initdata.digest.length > SNP_HOST_DATA_BYTES ? 'truncated' : 'zero-padded'})`);
+        warnings.push(
+          `initdata digest is ${spec.initdata.digest.length} bytes; host-data takes ${SNP_HOST_DATA_BYTES} (${spec.initdata.digest.length > SNP_HOST_DATA_BYTES ? 'truncated' : 'zero-padded'})`,
+        );
       }
       props.push(['host-data', fitDigest(spec.initdata.digest, SNP_HOST_DATA_BYTES).toString('base64')]);
     }
     add('-object', kv('sev-snp-guest', props));
   } else if (protection === 'sev') {
-    add('-object', kv('sev-guest', [['id', 'sev'], ['cbitpos', spec.cbitpos], ['reduced-phys-bits', 1]]));
+    add(
+      '-object',
+      kv('sev-guest', [
+        ['id', 'sev'],
+        ['cbitpos', spec.cbitpos],
+        ['reduced-phys-bits', 1],
+      ]),
+    );
     add('-drive', `if=pflash,format=raw,readonly=on,file=${h.firmware}`);
   } else if (protection === 'tdx') {
     const obj: Record<string, unknown> = { 'qom-type': 'tdx-guest', id: 'tdx' };
     if (spec.initdata) {
       if (spec.initdata.digest.length !== TDX_MRCONFIGID_BYTES) {
-        warnings.push(`initdata digest is ${spec.initdata.digest.length} bytes; mrconfigid takes ${TDX_MRCONFIGID_BYTES} (${spec.initdata.digest.length > TDX_MRCONFIGID_BYTES ? 'truncated' : 'zero-padded'})`);
+        warnings.push(
+          `initdata digest is ${spec.initdata.digest.length} bytes; mrconfigid takes ${TDX_MRCONFIGID_BYTES} (${spec.initdata.digest.length > TDX_MRCONFIGID_BYTES ? 'truncated' : 'zero-padded'})`,
+        );
       }
       obj.mrconfigid = fitDigest(spec.initdata.digest, TDX_MRCONFIGID_BYTES).toString('base64');
     }
@@ -237,7 +265,16 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   }
   // 7.7 PCIe ports
   for (const p of spec.topology.ports) {
-    add('-device', kv(p.driver, [['id', p.id], ['bus', p.bus], ['chassis', p.chassis], ['slot', p.slot], ['multifunction', p.multifunction]]));
+    add(
+      '-device',
+      kv(p.driver, [
+        ['id', p.id],
+        ['bus', p.bus],
+        ['chassis', p.chassis],
+        ['slot', p.slot],
+        ['multifunction', p.multifunction],
+      ]),
+    );
   }
   // 7.8 cold-plugged VFIO functions, each with its iommufd object
   for (const d of spec.topology.devices) {
@@ -257,8 +294,14 @@ export function buildQemuCommandLine(spec: QemuLaunchSpec): QemuCommandLine {
   }
   // 7.9 vsock
   if (config.agent.agentTransport === 'vsock') {
-    if (!spec.vsock) throw new HypervisorError('agent_transport = "vsock" needs a vhost-vsock device (open /dev/vhost-vsock failed or was not attempted)');
-    add('-device', `vhost-vsock-pci,disable-modern=false,vhostfd=${spec.vsock.vhostFd},id=vsock-${spec.vsock.cid},guest-cid=${spec.vsock.cid},bus=pcie.0`);
+    if (!spec.vsock)
+      throw new HypervisorError(
+        'agent_transport = "vsock" needs a vhost-vsock device (open /dev/vhost-vsock failed or was not attempted)',
+      );
+    add(
+      '-device',
+      `vhost-vsock-pci,disable-modern=false,vhostfd=${spec.vsock.vhostFd},id=vsock-${spec.vsock.cid},guest-cid=${spec.vsock.cid},bus=pcie.0`,
+    );
   }
 
   // 8-11. clock, pit, display, defaults

@@ -31,7 +31,8 @@ export async function resolveGuestPciPath(qmp: QomClient, deviceId: string): Pro
   const slots: string[] = [];
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const [slot, fn] = parsePciAddr(await qmp.execute('qom-get', { path: objPath, property: 'addr' }));
-    if (depth === 0 && fn !== 0) throw new Error(`device ${deviceId} is function ${fn}; only function 0 has a guest PCI path`);
+    if (depth === 0 && fn !== 0)
+      throw new Error(`device ${deviceId} is function ${fn}; only function 0 has a guest PCI path`);
     slots.unshift(hex2(slot));
     const bus = String(await qmp.execute('qom-get', { path: objPath, property: 'parent_bus' }));
     if (/^\/machine\/.*\/pcie\.0$/.test(bus) || bus.endsWith('/pcie.0')) return slots.join('/');

@@ -25,7 +25,10 @@ export function detectHostProtection(sysfs = '/sys'): HostProtection {
 }
 
 /** The protection a sandbox gets, or an error when a confidential guest is asked for on a host without any. */
-export function guestProtectionFor(host: HostProtection, opts: { confidentialGuest: boolean; sevSnpGuest: boolean }): GuestProtection {
+export function guestProtectionFor(
+  host: HostProtection,
+  opts: { confidentialGuest: boolean; sevSnpGuest: boolean },
+): GuestProtection {
   if (!opts.confidentialGuest) return 'none';
   if (host === 'none') {
     throw new HypervisorError(

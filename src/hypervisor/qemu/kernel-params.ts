@@ -22,24 +22,45 @@ export function parseVerityParams(value: string): VerityParams | undefined {
   const kv = new Map<string, string>();
   for (const part of value.split(',')) {
     const i = part.indexOf('=');
-    if (i <= 0) throw new ConfigError(`kernel_verity_params: "${part}" is not key=value`, { table: 'hypervisor.qemu', key: 'kernel_verity_params' });
+    if (i <= 0)
+      throw new ConfigError(`kernel_verity_params: "${part}" is not key=value`, {
+        table: 'hypervisor.qemu',
+        key: 'kernel_verity_params',
+      });
     kv.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
   const need = (k: string): string => {
     const v = kv.get(k);
-    if (!v) throw new ConfigError(`kernel_verity_params: missing ${k}`, { table: 'hypervisor.qemu', key: 'kernel_verity_params' });
+    if (!v)
+      throw new ConfigError(`kernel_verity_params: missing ${k}`, {
+        table: 'hypervisor.qemu',
+        key: 'kernel_verity_params',
+      });
     return v;
   };
   const num = (k: string): number => {
     const n = Number(need(k));
-    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`kernel_verity_params: ${k} must be a positive integer`, { table: 'hypervisor.qemu', key: 'kernel_verity_params' });
+    if (!Number.isInteger(n) || n <= 0)
+      throw new ConfigError(`kernel_verity_params: ${k} must be a positive integer`, {
+        table: 'hypervisor.qemu',
+        key: 'kernel_verity_params',
+      });
     return n;
   };
   const rootHash = need('root_hash');
   if (!/^[0-9a-f]{64}$/i.test(rootHash)) {
-    throw new ConfigError('kernel_verity_params: root_hash must be 64 hex digits (sha256)', { table: 'hypervisor.qemu', key: 'kernel_verity_params' });
+    throw new ConfigError('kernel_verity_params: root_hash must be 64 hex digits (sha256)', {
+      table: 'hypervisor.qemu',
+      key: 'kernel_verity_params',
+    });
   }
-  return { rootHash, salt: need('salt'), dataBlocks: num('data_blocks'), dataBlockSize: num('data_block_size'), hashBlockSize: num('hash_block_size') };
+  return {
+    rootHash,
+    salt: need('salt'),
+    dataBlocks: num('data_blocks'),
+    dataBlockSize: num('data_block_size'),
+    hashBlockSize: num('hash_block_size'),
+  };
 }
 
 export interface KernelParamsInput {
@@ -74,7 +95,10 @@ export function buildKernelParams({ config, maxVcpus, agentTransport }: KernelPa
   if (!h.confidentialGuest && maxVcpus > 0) p.push(`nr_cpus=${maxVcpus}`);
   if (h.disableGuestSelinux) p.push('selinux=0');
   // config-level parameters (katautils.SetKernelParams)
-  if (h.image) p.push('systemd.unit=kata-containers.target systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket');
+  if (h.image)
+    p.push(
+      'systemd.unit=kata-containers.target systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket',
+    );
   if (h.blockDeviceDriver === 'virtio-scsi') p.push('scsi_mod.scan=none');
   if (a.launchProcessTimeout > 0) p.push(`agent.launch_process_timeout=${a.launchProcessTimeout}`);
   if (a.enableDebug) p.push('agent.log=debug');

@@ -63,7 +63,8 @@ export class QemuVm extends EventEmitter {
 
   static async start(opts: StartVmOptions): Promise<QemuVm> {
     const log = opts.logger.child({ component: 'qemu' });
-    if (opts.qmpFd !== 3) throw new HypervisorError(`the QMP listener must be fd 3 in QEMU (the command line says ${opts.qmpFd})`);
+    if (opts.qmpFd !== 3)
+      throw new HypervisorError(`the QMP listener must be fd 3 in QEMU (the command line says ${opts.qmpFd})`);
     fs.mkdirSync(path.dirname(opts.qmpSocket), { recursive: true, mode: 0o750 });
     const listener = await createInheritableUnixListener(opts.qmpSocket);
     const [cmd, ...pre] = [...(opts.wrapper ?? []), opts.cmdline.binary];

@@ -22,13 +22,23 @@ import { ociJsonToGrpcSpec } from '../../../src/protocols/oci-spec.js';
 
 describe('kernel command line', () => {
   it('reads the agent parameters like the Kata agent', () => {
-    const c = parseAgentCmdline('console=hvc0 quiet agent.transport=virtio-serial agent.log=debug agent.launch_process_timeout=9 agent.unknown=1 "x=a b"');
-    expect(c).toMatchObject({ transport: 'virtio-serial', logLevel: 'debug', launchProcessTimeoutMs: 9000, vsockPort: 1024, channelName: 'agent.channel.0' });
+    const c = parseAgentCmdline(
+      'console=hvc0 quiet agent.transport=virtio-serial agent.log=debug agent.launch_process_timeout=9 agent.unknown=1 "x=a b"',
+    );
+    expect(c).toMatchObject({
+      transport: 'virtio-serial',
+      logLevel: 'debug',
+      launchProcessTimeoutMs: 9000,
+      vsockPort: 1024,
+      channelName: 'agent.channel.0',
+    });
     expect(parseAgentCmdline('').transport).toBe('vsock');
     expect(splitCmdline('a "b c" d')).toEqual(['a', 'b c', 'd']);
   });
   it('names the parameter and the expected values on bad input', () => {
-    expect(() => parseAgentCmdline('agent.transport=tcp')).toThrow(/agent.transport=tcp: expected "vsock" or "virtio-serial"/);
+    expect(() => parseAgentCmdline('agent.transport=tcp')).toThrow(
+      /agent.transport=tcp: expected "vsock" or "virtio-serial"/,
+    );
     expect(() => parseAgentCmdline('agent.launch_process_timeout=-1')).toThrow(/expected a positive integer/);
   });
 });
@@ -78,16 +88,39 @@ describe('virtio-serial ports', () => {
 describe('OCI bundle', () => {
   const grpc = (o: object) => ociJsonToGrpcSpec(o as never) as Record<string, unknown>;
   it('builds config.json from grpc.Spec with the translated cgroups path', () => {
-    const c = ociConfigFromGrpcSpec(grpc({ process: { args: ['echo', 'hi'], cwd: '/' }, root: { path: '/run/ccgpu/shared/c1/rootfs' }, linux: { cgroupsPath: 'a.slice:p:c1' } }), {
-      containerId: 'c1',
-      cgroupDriver: 'cgroupfs',
+    const c = ociConfigFromGrpcSpec(
+      grpc({
+        process: { args: ['echo', 'hi'], cwd: '/' },
+        root: { path: '/run/ccgpu/shared/c1/rootfs' },
+        linux: { cgroupsPath: 'a.slice:p:c1' },
+      }),
+      {
+        containerId: 'c1',
+        cgroupDriver: 'cgroupfs',
+      },
+    );
+    expect(c).toMatchObject({
+      process: { args: ['echo', 'hi'] },
+      root: { path: '/run/ccgpu/shared/c1/rootfs' },
+      linux: { cgroupsPath: '/a.slice/p-c1.scope' },
     });
-    expect(c).toMatchObject({ process: { args: ['echo', 'hi'] }, root: { path: '/run/ccgpu/shared/c1/rootfs' }, linux: { cgroupsPath: '/a.slice/p-c1.scope' } });
   });
   it('refuses a spec without root or args, and ids that would escape a path', () => {
-    expect(() => ociConfigFromGrpcSpec(undefined, { containerId: 'c', cgroupDriver: 'cgroupfs' })).toThrow(/no OCI spec/);
-    expect(() => ociConfigFromGrpcSpec(grpc({ process: { args: ['x'] }, root: { path: 'rel' } }), { containerId: 'c', cgroupDriver: 'cgroupfs' })).toThrow(/absolute guest path/);
-    expect(() => ociConfigFromGrpcSpec(grpc({ process: { args: [] }, root: { path: '/r' } }), { containerId: 'c', cgroupDriver: 'cgroupfs' })).toThrow(/process.args is empty/);
+    expect(() => ociConfigFromGrpcSpec(undefined, { containerId: 'c', cgroupDriver: 'cgroupfs' })).toThrow(
+      /no OCI spec/,
+    );
+    expect(() =>
+      ociConfigFromGrpcSpec(grpc({ process: { args: ['x'] }, root: { path: 'rel' } }), {
+        containerId: 'c',
+        cgroupDriver: 'cgroupfs',
+      }),
+    ).toThrow(/absolute guest path/);
+    expect(() =>
+      ociConfigFromGrpcSpec(grpc({ process: { args: [] }, root: { path: '/r' } }), {
+        containerId: 'c',
+        cgroupDriver: 'cgroupfs',
+      }),
+    ).toThrow(/process.args is empty/);
     expect(() => checkId('../etc', 'container_id')).toThrow(/container_id "..\/etc" is not valid/);
   });
   it('uses --no-pivot only when / is the initramfs', () => {

@@ -19,27 +19,63 @@ import {
 } from '../../../src/agent/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 
-const storage = (o: Partial<Parameters<typeof mountCommandFor>[0]>) => ({ driver: '', driverOptions: [], source: '', fstype: '', options: [], mountPoint: '', shared: false, ...o });
+const storage = (o: Partial<Parameters<typeof mountCommandFor>[0]>) => ({
+  driver: '',
+  driverOptions: [],
+  source: '',
+  fstype: '',
+  options: [],
+  mountPoint: '',
+  shared: false,
+  ...o,
+});
 
 describe('storages', () => {
   it('maps the drivers a ccgpu host sends to mount commands', () => {
-    expect(mountCommandFor(storage({ driver: 'virtio-fs', source: 'kataShared', mountPoint: '/run/ccgpu/shared' }))).toEqual({
-      fstype: 'virtiofs', source: 'kataShared', target: '/run/ccgpu/shared', options: [],
+    expect(
+      mountCommandFor(storage({ driver: 'virtio-fs', source: 'kataShared', mountPoint: '/run/ccgpu/shared' })),
+    ).toEqual({
+      fstype: 'virtiofs',
+      source: 'kataShared',
+      target: '/run/ccgpu/shared',
+      options: [],
     });
-    expect(mountCommandFor(storage({ driver: '9p', source: 'kataShared', mountPoint: '/m' })).options).toEqual(['trans=virtio', 'version=9p2000.L']);
-    expect(mountCommandFor(storage({ driver: 'ephemeral', mountPoint: '/e', options: ['size=1m'] }))).toMatchObject({ fstype: 'tmpfs', options: ['size=1m'] });
-    expect(mountCommandFor(storage({ driver: 'bind', source: '/a', mountPoint: '/b', options: ['ro'] })).options).toEqual(['bind', 'ro']);
+    expect(mountCommandFor(storage({ driver: '9p', source: 'kataShared', mountPoint: '/m' })).options).toEqual([
+      'trans=virtio',
+      'version=9p2000.L',
+    ]);
+    expect(mountCommandFor(storage({ driver: 'ephemeral', mountPoint: '/e', options: ['size=1m'] }))).toMatchObject({
+      fstype: 'tmpfs',
+      options: ['size=1m'],
+    });
+    expect(
+      mountCommandFor(storage({ driver: 'bind', source: '/a', mountPoint: '/b', options: ['ro'] })).options,
+    ).toEqual(['bind', 'ro']);
   });
   it('refuses bad mount points, options and unknown drivers by name', () => {
-    expect(() => mountCommandFor(storage({ driver: 'virtio-fs', source: 't', mountPoint: 'rel' }))).toThrow(/mount_point must be an absolute path/);
-    expect(() => mountCommandFor(storage({ driver: 'virtio-fs', source: 't', mountPoint: '/a/../etc' }))).toThrow(/without "\.\."/);
-    expect(() => mountCommandFor(storage({ driver: 'virtio-fs', source: 't', mountPoint: '/a', options: ['ro,exec'] }))).toThrow(/mount option "ro,exec" is not valid/);
-    expect(() => mountCommandFor(storage({ driver: 'nvdimm', source: 't', mountPoint: '/a' }))).toThrow(/storage driver "nvdimm" is not supported/);
+    expect(() => mountCommandFor(storage({ driver: 'virtio-fs', source: 't', mountPoint: 'rel' }))).toThrow(
+      /mount_point must be an absolute path/,
+    );
+    expect(() => mountCommandFor(storage({ driver: 'virtio-fs', source: 't', mountPoint: '/a/../etc' }))).toThrow(
+      /without "\.\."/,
+    );
+    expect(() =>
+      mountCommandFor(storage({ driver: 'virtio-fs', source: 't', mountPoint: '/a', options: ['ro,exec'] })),
+    ).toThrow(/mount option "ro,exec" is not valid/);
+    expect(() => mountCommandFor(storage({ driver: 'nvdimm', source: 't', mountPoint: '/a' }))).toThrow(
+      /storage driver "nvdimm" is not supported/,
+    );
   });
 });
 
 describe('VFIO devices', () => {
-  const dev = (type: string, options: string[]) => ({ id: 'vfio0', type, vmPath: '', containerPath: '/dev/vfio/devices/vfio0', options });
+  const dev = (type: string, options: string[]) => ({
+    id: 'vfio0',
+    type,
+    vmPath: '',
+    containerPath: '/dev/vfio/devices/vfio0',
+    options,
+  });
   it('parses "<host BDF>=<guest PCI path>" for every function', () => {
     expect(vfioAssignments([dev('vfio-pci-gk', ['0000:41:00.0=02/00', '0000:41:00.1=02/01'])])).toEqual([
       { id: 'vfio0', type: 'vfio-pci-gk', hostBdf: '0000:41:00.0', guestPciPath: '02/00' },
@@ -60,18 +96,38 @@ describe('network', () => {
     fs.writeFileSync(path.join(sys, 'class/net/eth0/address'), '52:54:00:12:34:56\n');
     expect(linkByMac('52:54:00:12:34:56'.toUpperCase(), sys)).toBe('eth0');
     expect(linkByMac('00:00:00:00:00:01', sys)).toBeUndefined();
-    expect(interfaceCommands({ name: 'eth0', mtu: 1450, IPAddresses: [{ address: '10.0.0.5', mask: '24' }] }, 'eth0')).toEqual([
+    expect(
+      interfaceCommands({ name: 'eth0', mtu: 1450, IPAddresses: [{ address: '10.0.0.5', mask: '24' }] }, 'eth0'),
+    ).toEqual([
       ['link', 'set', 'dev', 'eth0', 'mtu', '1450'],
       ['addr', 'flush', 'dev', 'eth0'],
       ['addr', 'add', '10.0.0.5/24', 'dev', 'eth0'],
       ['link', 'set', 'dev', 'eth0', 'up'],
     ]);
-    expect(() => interfaceCommands({ name: 'eth0', IPAddresses: [{ address: '10.0.0.5; reboot', mask: '24' }] }, 'eth0')).toThrow(/is not valid/);
+    expect(() =>
+      interfaceCommands({ name: 'eth0', IPAddresses: [{ address: '10.0.0.5; reboot', mask: '24' }] }, 'eth0'),
+    ).toThrow(/is not valid/);
     fs.rmSync(sys, { recursive: true });
   });
   it('builds routes: default via gateway, link scope', () => {
-    expect(routeCommand({ gateway: '10.0.0.1', device: 'eth0' })).toEqual(['route', 'replace', 'default', 'via', '10.0.0.1', 'dev', 'eth0']);
-    expect(routeCommand({ dest: '10.0.0.0/24', device: 'eth0', scope: 253 })).toEqual(['route', 'replace', '10.0.0.0/24', 'dev', 'eth0', 'scope', 'link']);
+    expect(routeCommand({ gateway: '10.0.0.1', device: 'eth0' })).toEqual([
+      'route',
+      'replace',
+      'default',
+      'via',
+      '10.0.0.1',
+      'dev',
+      'eth0',
+    ]);
+    expect(routeCommand({ dest: '10.0.0.0/24', device: 'eth0', scope: 253 })).toEqual([
+      'route',
+      'replace',
+      '10.0.0.0/24',
+      'dev',
+      'eth0',
+      'scope',
+      'link',
+    ]);
     expect(() => routeCommand({ dest: '$(x)' })).toThrow(/route destination/);
   });
 });
@@ -96,14 +152,22 @@ describe('PID 1: zombies', () => {
 describe('cgroup stats', () => {
   it('reads cgroup v2 files into the agent API shape', () => {
     const cg = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-cg-'));
-    fs.writeFileSync(path.join(cg, 'cpu.stat'), 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 7\n');
+    fs.writeFileSync(
+      path.join(cg, 'cpu.stat'),
+      'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 7\n',
+    );
     fs.writeFileSync(path.join(cg, 'memory.current'), '4096\n');
     fs.writeFileSync(path.join(cg, 'memory.max'), 'max\n');
     fs.writeFileSync(path.join(cg, 'memory.stat'), 'anon 100\nfile 200\n');
     fs.writeFileSync(path.join(cg, 'pids.current'), '3\n');
     fs.writeFileSync(path.join(cg, 'pids.max'), '100\n');
     const s = cgroupStats(cg);
-    expect(s.cpuStats.cpuUsage).toEqual({ totalUsage: 1_500_000, percpuUsage: [], usageInKernelmode: 500_000, usageInUsermode: 1_000_000 });
+    expect(s.cpuStats.cpuUsage).toEqual({
+      totalUsage: 1_500_000,
+      percpuUsage: [],
+      usageInKernelmode: 500_000,
+      usageInUsermode: 1_000_000,
+    });
     expect(s.cpuStats.throttlingData).toEqual({ periods: 3, throttledPeriods: 1, throttledTime: 7000 });
     expect(s.memoryStats.usage).toMatchObject({ usage: 4096, limit: 0 });
     expect(s.memoryStats.cache).toBe(200);
@@ -152,13 +216,18 @@ describe('ContainerProcess with a stand-in for runc', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  it('fails the start with runc\'s own error when it exits before the process starts', async () => {
+  it("fails the start with runc's own error when it exits before the process starts", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-cp-'));
-    fs.writeFileSync(path.join(dir, 'log'), '{"level":"error","msg":"exec: \\"nope\\": executable file not found in $PATH"}\n');
+    fs.writeFileSync(
+      path.join(dir, 'log'),
+      '{"level":"error","msg":"exec: \\"nope\\": executable file not found in $PATH"}\n',
+    );
     const f = path.join(dir, 'failing-runc');
     fs.writeFileSync(f, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     const p = new ContainerProcess('c3', 'c3', silentLogger);
-    await expect(p.start({ ...launch(dir, []), argv: [f] })).rejects.toThrow(/container c3: exec: "nope": executable file not found/);
+    await expect(p.start({ ...launch(dir, []), argv: [f] })).rejects.toThrow(
+      /container c3: exec: "nope": executable file not found/,
+    );
     fs.rmSync(dir, { recursive: true });
   });
 });
