@@ -127,13 +127,28 @@ describe.skipIf(!isRoot)('shim daemon: malformed and oversized ttrpc frames', ()
     const loader = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
     const r = spawnSync(
       process.execPath,
-      ['--import', loader, path.join(REPO, 'src/shim/main.ts'), '-namespace', 'faults', '-address', path.join(dir, 'containerd.sock'), '-id', id, 'start'],
+      [
+        '--import',
+        loader,
+        path.join(REPO, 'src/shim/main.ts'),
+        '-namespace',
+        'faults',
+        '-address',
+        path.join(dir, 'containerd.sock'),
+        '-id',
+        id,
+        'start',
+      ],
       {
         cwd: bundle,
         encoding: 'utf8',
         timeout: 60_000,
         // no containerd: events have nowhere to go (none are sent without a task); the daemon's stderr is kept
-        env: { ...process.env, TTRPC_ADDRESS: path.join(dir, 'no-containerd.ttrpc'), CCGPU_SHIM_STDERR: path.join(dir, 'shim-stderr.log') },
+        env: {
+          ...process.env,
+          TTRPC_ADDRESS: path.join(dir, 'no-containerd.ttrpc'),
+          CCGPU_SHIM_STDERR: path.join(dir, 'shim-stderr.log'),
+        },
       },
     );
     expect(r.status, r.stderr).toBe(0);
@@ -186,14 +201,24 @@ describe.skipIf(!isRoot)('shim daemon: malformed and oversized ttrpc frames', ()
       // the announced 5 MiB follow; the shim discards them and stays in step with the stream
       const chunk = Buffer.alloc(256 * 1024, 0x5a);
       for (let sent = 0; sent < length; sent += chunk.length) await write(sock, chunk);
-      const body = encodeRequest({ service: TASK, method: 'Connect', payload: new Uint8Array(0), timeoutNano: 0, metadata: [] });
+      const body = encodeRequest({
+        service: TASK,
+        method: 'Connect',
+        payload: new Uint8Array(0),
+        timeoutNano: 0,
+        metadata: [],
+      });
       await write(sock, Buffer.concat([header(body.length, 3, 0x1), body]));
       const f = await reader.next(20_000);
       expect(f.subarray(4, 10).toString('hex')).toBe('000000030200');
       const res = decodeResponse(f.subarray(10));
       expect(res.status?.code ?? 0).toBe(0);
       // ConnectResponse field 1 (shim_pid) is the daemon's pid
-      expect(Buffer.from(res.payload ?? []).subarray(0, 1).toString('hex')).toBe('08');
+      expect(
+        Buffer.from(res.payload ?? [])
+          .subarray(0, 1)
+          .toString('hex'),
+      ).toBe('08');
       expect(reader.closed).toBe(false);
     } finally {
       sock.destroy();
@@ -223,7 +248,13 @@ describe.skipIf(!isRoot)('shim daemon: malformed and oversized ttrpc frames', ()
   it('a State request whose payload is not a StateRequest gets InvalidArgument', async () => {
     const { sock, reader } = await connectRaw(address);
     try {
-      const body = encodeRequest({ service: TASK, method: 'State', payload: Buffer.from('0affffffff0f', 'hex'), timeoutNano: 0, metadata: [] });
+      const body = encodeRequest({
+        service: TASK,
+        method: 'State',
+        payload: Buffer.from('0affffffff0f', 'hex'),
+        timeoutNano: 0,
+        metadata: [],
+      });
       await write(sock, Buffer.concat([header(body.length, 1, 0x1), body]));
       const res = decodeResponse((await reader.next()).subarray(10));
       expect(res.status?.code).toBe(Code.InvalidArgument);
@@ -237,15 +268,33 @@ describe.skipIf(!isRoot)('shim daemon: malformed and oversized ttrpc frames', ()
   it('an even stream id and an unknown service get the protocol errors byte for byte', async () => {
     const { sock, reader } = await connectRaw(address);
     try {
-      const body = encodeRequest({ service: TASK, method: 'Connect', payload: new Uint8Array(0), timeoutNano: 0, metadata: [] });
+      const body = encodeRequest({
+        service: TASK,
+        method: 'Connect',
+        payload: new Uint8Array(0),
+        timeoutNano: 0,
+        metadata: [],
+      });
       await write(sock, Buffer.concat([header(body.length, 2, 0x1), body]));
       const msg = 'StreamID must be odd for client initiated streams';
-      const even = Buffer.concat([Buffer.from('00000037' + '00000002' + '0200' + '0a35' + '0803' + '1231', 'hex'), Buffer.from(msg)]);
+      const even = Buffer.concat([
+        Buffer.from('00000037' + '00000002' + '0200' + '0a35' + '0803' + '1231', 'hex'),
+        Buffer.from(msg),
+      ]);
       expect((await reader.next()).toString('hex')).toBe(even.toString('hex'));
-      const foo = encodeRequest({ service: 'foo', method: 'Bar', payload: new Uint8Array(0), timeoutNano: 0, metadata: [] });
+      const foo = encodeRequest({
+        service: 'foo',
+        method: 'Bar',
+        payload: new Uint8Array(0),
+        timeoutNano: 0,
+        metadata: [],
+      });
       await write(sock, Buffer.concat([header(foo.length, 3, 0x1), foo]));
       // check 5: unknown service foo → code 12, "service foo"
-      const golden = Buffer.concat([Buffer.from('00000011' + '00000003' + '0200' + '0a0f' + '080c' + '120b', 'hex'), Buffer.from('service foo')]);
+      const golden = Buffer.concat([
+        Buffer.from('00000011' + '00000003' + '0200' + '0a0f' + '080c' + '120b', 'hex'),
+        Buffer.from('service foo'),
+      ]);
       expect((await reader.next()).toString('hex')).toBe(golden.toString('hex'));
     } finally {
       sock.destroy();
@@ -255,7 +304,13 @@ describe.skipIf(!isRoot)('shim daemon: malformed and oversized ttrpc frames', ()
 
   it('a client that dies halfway through a frame does not take the shim down', async () => {
     const { sock } = await connectRaw(address);
-    const body = encodeRequest({ service: TASK, method: 'Connect', payload: new Uint8Array(0), timeoutNano: 0, metadata: [] });
+    const body = encodeRequest({
+      service: TASK,
+      method: 'Connect',
+      payload: new Uint8Array(0),
+      timeoutNano: 0,
+      metadata: [],
+    });
     const frame = Buffer.concat([header(body.length, 1, 0x1), body]);
     await write(sock, frame.subarray(0, 7)); // part of the header
     sock.destroy();
