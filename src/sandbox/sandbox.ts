@@ -283,6 +283,26 @@ export class Sandbox extends EventEmitter {
     this.agent.close();
   }
 
+  /**
+   * An agent call whose failure may be the guest dying under it (the connection drops a moment before QEMU's exit is
+   * seen): after a failure, wait briefly for QEMU to exit and, if it did, say so instead of the bare connection error.
+   */
+  private async agentCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!this.vmGone && this.vm.running)
+        await Promise.race([this.vm.exited, new Promise((r) => setTimeout(r, 2_000))]);
+      if (this.vmGone || !this.vm.running) {
+        throw new CcgpuError(`sandbox ${this.id}: ${what}: the guest is gone (QEMU exited; ${errorMessage(e)})`, {
+          code: Code.Unavailable,
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
   private get client() {
     if (this.vmGone) throw new CcgpuError(`sandbox ${this.id}: ${this.vmGone}`, { code: Code.Unavailable });
     return this.agent.client;
@@ -382,9 +402,11 @@ export class Sandbox extends EventEmitter {
       });
     if (execId) {
       const proc = ociJsonToGrpcSpec({ process: p.processSpec ?? {} }).Process;
-      await this.client.execProcess({ containerId, execId, process: proc as Record<string, unknown> });
+      await this.agentCall(`exec ${execId}`, () =>
+        this.client.execProcess({ containerId, execId, process: proc as Record<string, unknown> }),
+      );
     } else {
-      await this.client.startContainer({ containerId });
+      await this.agentCall(`start ${containerId}`, () => this.client.startContainer({ containerId }));
     }
     // only now does the agent know the process: its output is buffered in the guest until these reads come
     p.io = new ProcessIo(
