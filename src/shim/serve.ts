@@ -17,7 +17,10 @@ function openLog(bundle: string): NodeJS.WritableStream | undefined {
   const file = path.join(bundle, 'log');
   try {
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    return fs.createWriteStream('', { fd });
+    const s = fs.createWriteStream('', { fd });
+    // containerd closes its end of the log FIFO when it cleans up or restarts: logging stops, the shim keeps serving
+    s.on('error', () => undefined);
+    return s;
   } catch {
     return undefined;
   }
