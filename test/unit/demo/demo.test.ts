@@ -178,7 +178,7 @@ describe('demo runner', () => {
 });
 
 describe('the demo HGX host tree', () => {
-  it('gives the CDI generator the same devices as the test fixture model (test/fixtures/sysfs/host-model.ts)', () => {
+  it('is the shared fake-host model's HGX H100 with SNP on: the CDI generator sees the same devices', () => {
     const a = tempDir();
     const b = tempDir();
     const demoHost = writeHgxHost(a);
