@@ -37,7 +37,12 @@ export interface DetailedDecision extends Decision {
 }
 
 function newEngine(source: string, opts: AgentPolicyOptions): Engine {
-  const engine = new Engine({ strictBuiltinErrors: false, failClosedRegex: true, maxEvalMs: opts.maxEvalMs ?? 5000 });
+  const engine = new Engine({
+    strictBuiltinErrors: false,
+    failClosedRegex: true,
+    maxEvalMs: opts.maxEvalMs ?? 5000,
+    earlyExit: true,
+  });
   const name = opts.moduleName ?? DEFAULT_MODULE_NAME;
   let pkg: string;
   try {

@@ -24,6 +24,12 @@ export interface EngineOptions {
   regoV1?: boolean;
   /** Invalid regexes abort evaluation instead of yielding undefined (default false; the agent turns it on). */
   failClosedRegex?: boolean;
+  /**
+   * OPA-style early exit while prints are not gathered (default false): a function or complete rule whose
+   * definitions all have the same constant value stops at its first successful body. Same results; with prints
+   * on, evaluation stays exhaustive so print output keeps regorus' order.
+   */
+  earlyExit?: boolean;
 }
 
 export interface QueryResult {
@@ -119,6 +125,7 @@ export class Engine {
         deadline: performance.now() + (this.opts.maxEvalMs ?? 5000),
         maxDepth: this.opts.maxDepth ?? 512,
         noPrint: !this.gatherPrints,
+        earlyExit: !!this.opts.earlyExit,
       },
       this.regexCache,
       QUERY_SCOPE,
@@ -217,7 +224,7 @@ export class Engine {
       const step = (i: number): boolean => {
         if (i === body.length) {
           const bindings = new Map<string, Value>();
-          for (const [k, v] of env) if (!k.startsWith('__') && k !== '_') bindings.set(k, v);
+          for (const [k, v] of env) if (v !== undefined && !k.startsWith('__') && k !== '_') bindings.set(k, v);
           result.push({ expressions: values.slice(), bindings });
           return false;
         }

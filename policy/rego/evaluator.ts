@@ -11,7 +11,12 @@ import type { Builtin } from './builtins/types.js';
 import { callName } from './parser.js';
 import { scheduleBody } from './schedule.js';
 
-export type Env = Map<string, Value>;
+/**
+ * Variable bindings. An unbound variable is either absent or mapped to `undefined`: unbinding sets `undefined`
+ * rather than deleting, because deleting makes V8 shrink (reallocate) the map over and over as loops bind and
+ * unbind the same names.
+ */
+export type Env = Map<string, Value | undefined>;
 type K = () => boolean;
 type KV = (v: Value) => boolean;
 
@@ -29,6 +34,13 @@ export interface RuleGroup {
   constValue?: Value;
   /** `default p[k] := v` rules of a ref-head group: fill keys that no rule defined. */
   refDefaults?: Rule[];
+  /** Recycled call frames of a function (see callUser); all variables unbound while pooled. */
+  framePool?: CallFrame[];
+  /**
+   * Early-exit eligibility, decided at first use: true when every definition has a constant value (no else
+   * chain) and all values are equal, so the first success decides the result (see {@link EvalLimits.earlyExit}).
+   */
+  uniform?: boolean;
 }
 
 export class PkgNode {
@@ -45,6 +57,12 @@ export interface EvalLimits {
   maxDepth: number;
   /** Skip print() (its arguments are not evaluated; the expression is true). */
   noPrint?: boolean;
+  /**
+   * OPA-style early exit (only honoured together with noPrint, so print output keeps regorus' order): a function
+   * or complete rule whose definitions all have the same constant value stops at its first successful body.
+   * The result is the same; what is skipped is only the search for further (identical) solutions.
+   */
+  earlyExit?: boolean;
 }
 
 /** One print() call: formatted on demand by {@link formatPrint}. */
@@ -72,6 +90,10 @@ export interface LiteralFailure {
 }
 
 const UNDEF = Symbol('undefined');
+const DIRECT_YES = 1;
+const DIRECT_NO = 0;
+const DIRECT_NA = -1;
+const DIRECT_BOUND = 2;
 const TRUE_TERM: Term = { t: 'scalar', v: true, loc: { line: 0, col: 0 } };
 /** Evaluation order of a body, stored on the body array (null: source order). */
 const SCHEDULE: unique symbol = Symbol('schedule');
@@ -99,6 +121,12 @@ export class EvalContext {
   ruleName = '';
   /** When set, called for every body expression that produced no solution. */
   onFail: ((f: LiteralFailure) => void) | undefined;
+  /** See {@link EvalLimits.earlyExit}. */
+  readonly earlyExit: boolean;
+  /** Bindings made by direct assignments, undone in LIFO order (see {@link evalBody}). */
+  private bindStack: Array<string | Value | undefined> = [];
+  /** Binding replaced by the last direct assignment (see {@link direct}). */
+  private directOld: Value | undefined;
 
   constructor(
     readonly root: PkgNode,
@@ -114,6 +142,7 @@ export class EvalContext {
     this.scope = queryScope;
     this.scopeNode = findNode(root, queryScope.pkgPath) ?? root;
     this.locals = new Set();
+    this.earlyExit = !!limits.noPrint && !!limits.earlyExit;
   }
 
   // ------------------------------------------------------------------ errors & limits
@@ -133,8 +162,110 @@ export class EvalContext {
 
   evalBody(body: Literal[], i: number, env: Env, k: K): boolean {
     if (i === 0 && body.length > 1) body = this.scheduled(body, env);
-    if (i === body.length) return k();
-    return this.evalLit(body[i] as Literal, env, () => this.evalBody(body, i + 1, env, k));
+    if (this.onFail) {
+      if (i === body.length) return k();
+      return this.evalLit(body[i] as Literal, env, () => this.evalBody(body, i + 1, env, k));
+    }
+    // Fast path: a run of literals that yield at most one solution (filters and `x := simple`) is evaluated in a
+    // loop, without a continuation per literal. Its bindings are pushed on a shared stack (name, previous value)
+    // and undone when the rest returns, or when an error unwinds (print() swallows errors of its arguments).
+    const bound = this.bindStack;
+    const mark = bound.length;
+    try {
+      for (; i < body.length; i++) {
+        const lit = body[i] as Literal;
+        const r = this.direct(lit, env);
+        if (r === DIRECT_NO) return false;
+        if (r === DIRECT_NA) break;
+        if (r === DIRECT_BOUND) bound.push((lit as { l: { name: string } }).l.name, this.directOld);
+      }
+      if (i === body.length) return k();
+      const lit = body[i] as Literal;
+      if (
+        lit.k === 'somein' &&
+        !lit.key &&
+        !lit.neg &&
+        !lit.with.length &&
+        lit.val.t === 'var' &&
+        lit.val.name !== '_' &&
+        this.simple(lit.coll, env)
+      ) {
+        // `some x in coll`: the rest of the body runs per element without a continuation closure
+        this.tick();
+        const coll = this.fastEval(lit.coll, env);
+        if (coll === undefined) return false;
+        if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet))
+          this.err('`some .. in collection` expects array/set/object.', lit);
+        return this.someVarInRest(lit.val.name, coll, env, body, i + 1, k);
+      }
+      const rest = i + 1;
+      return this.evalLit(lit, env, () => this.evalBody(body, rest, env, k));
+    } finally {
+      if (bound.length !== mark) this.unbind(mark, env);
+    }
+  }
+
+  private unbind(mark: number, env: Env): void {
+    const bound = this.bindStack;
+    for (let j = bound.length - 2; j >= mark; j -= 2) {
+      const name = bound[j] as string;
+      env.set(name, bound[j + 1] as Value | undefined);
+    }
+    bound.length = mark;
+  }
+
+  /**
+   * Evaluates a literal that has at most one solution directly: a filter (expression without bindings) or
+   * `var := term` with a directly evaluable right side. Returns DIRECT_NA when the literal needs the general
+   * path; DIRECT_BOUND after an assignment, whose previous binding is left in `directOld` (the caller restores it).
+   */
+  private direct(lit: Literal, env: Env): number {
+    if (lit.with.length) return DIRECT_NA;
+    if (lit.k === 'expr') {
+      const t = lit.term;
+      if (t.t === 'call') {
+        if (t.name === 'print') {
+          if (!this.limits.noPrint) return DIRECT_NA;
+          this.tick();
+          return DIRECT_YES;
+        }
+        if (this.functionOverrides || this.callArity(t) !== t.args.length) return DIRECT_NA;
+      } else if (t.t === 'scalar' || t.t === 'arraycompr' || t.t === 'setcompr' || t.t === 'objcompr') {
+        return DIRECT_NA;
+      }
+      if (!this.simple(t, env)) return DIRECT_NA;
+      this.tick();
+      const v = this.fastEval(t, env);
+      const ok = v !== undefined && v !== false;
+      return ok !== lit.neg ? DIRECT_YES : DIRECT_NO;
+    }
+    if (lit.k === 'assign' && !lit.neg && lit.l.t === 'var' && lit.l.name !== '_') {
+      const r = lit.r;
+      if (!this.simple(r, env)) return DIRECT_NA;
+      this.tick();
+      const v = this.fastEval(r, env);
+      if (v === undefined) return DIRECT_NO;
+      const name = lit.l.name;
+      this.directOld = env.get(name);
+      env.set(name, v);
+      return DIRECT_BOUND;
+    }
+    if (
+      lit.k === 'every' &&
+      lit.val.t === 'var' &&
+      lit.val.name !== '_' &&
+      (!lit.key || (lit.key.t === 'var' && lit.key.name !== '_')) &&
+      this.simple(lit.coll, env)
+    ) {
+      this.tick();
+      const coll = this.fastEval(lit.coll, env);
+      // as in evalLitPositive: an undefined domain or a non-collection makes `every` false
+      const ok =
+        (Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet) &&
+        this.everyVarIn(lit.key?.t === 'var' ? lit.key.name : undefined, lit.val.name, coll, lit.body, env);
+      return ok !== lit.neg ? DIRECT_YES : DIRECT_NO;
+    }
+    return DIRECT_NA;
   }
 
   /** The body in a safe evaluation order (see schedule.ts); decided once per body, at its first evaluation. */
@@ -143,7 +274,7 @@ export class EvalContext {
     let order = b[SCHEDULE];
     if (order === undefined) {
       const isLocal = (n: string): boolean => this.locals.has(n) || !this.isGlobal(n);
-      order = scheduleBody(body, isLocal, env.keys()) ?? null;
+      order = scheduleBody(body, isLocal, boundNames(env)) ?? null;
       b[SCHEDULE] = order;
     }
     return order ?? body;
@@ -195,7 +326,7 @@ export class EvalContext {
           const old = env.get(v);
           if (old !== undefined) {
             saved.push([v, old]);
-            env.delete(v);
+            env.set(v, undefined);
           }
         }
         const r = k();
@@ -206,6 +337,8 @@ export class EvalContext {
         return this.evalTerm(lit.coll, env, (coll) => {
           if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet))
             this.err('`some .. in collection` expects array/set/object.', lit);
+          if (!lit.key && lit.val.t === 'var' && lit.val.name !== '_')
+            return this.someVarIn(lit.val.name, coll, env, k);
           // as regorus: an array pattern whose length matches no element is an error, not a silent miss
           const want = lit.val.t === 'array' ? lit.val.items.length : -1;
           let matched = false;
@@ -230,6 +363,14 @@ export class EvalContext {
         let ok = false;
         this.evalTerm(lit.coll, env, (coll) => {
           if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet)) return true;
+          if (
+            lit.val.t === 'var' &&
+            lit.val.name !== '_' &&
+            (!lit.key || (lit.key.t === 'var' && lit.key.name !== '_'))
+          ) {
+            ok = this.everyVarIn(lit.key?.t === 'var' ? lit.key.name : undefined, lit.val.name, coll, lit.body, env);
+            return true;
+          }
           let all = true;
           this.iterate(coll, (key, val) => {
             const box = { found: false };
@@ -266,6 +407,101 @@ export class EvalContext {
     });
   }
 
+  /** {@link someVarIn} followed by the rest of a body (from literal `i`). */
+  private someVarInRest(
+    name: string,
+    coll: Value[] | RObject | RSet,
+    env: Env,
+    body: Literal[],
+    i: number,
+    k: K,
+  ): boolean {
+    const old = env.get(name);
+    let r = false;
+    try {
+      const elems = Array.isArray(coll) ? coll : coll instanceof RSet ? coll.sorted() : undefined;
+      if (elems) {
+        for (let j = 0; j < elems.length && !r; j++) {
+          env.set(name, elems[j] as Value);
+          r = this.evalBody(body, i, env, k);
+        }
+      } else {
+        const entries = (coll as RObject).entries();
+        for (let j = 0; j < entries.length && !r; j++) {
+          env.set(name, (entries[j] as [Value, Value])[1]);
+          r = this.evalBody(body, i, env, k);
+        }
+      }
+    } finally {
+      env.set(name, old);
+    }
+    return r;
+  }
+
+  /** `some x in coll` with a plain variable: binds it to each element in turn (no pattern matching). */
+  private someVarIn(name: string, coll: Value[] | RObject | RSet, env: Env, k: K): boolean {
+    const old = env.get(name);
+    let r = false;
+    const elems = Array.isArray(coll) ? coll : coll instanceof RSet ? coll.sorted() : undefined;
+    if (elems) {
+      for (let i = 0; i < elems.length && !r; i++) {
+        env.set(name, elems[i] as Value);
+        r = k();
+      }
+    } else {
+      const entries = (coll as RObject).entries();
+      for (let i = 0; i < entries.length && !r; i++) {
+        env.set(name, (entries[i] as [Value, Value])[1]);
+        r = k();
+      }
+    }
+    env.set(name, old);
+    return r;
+  }
+
+  /** `every [k,] v in coll { body }` with plain variables: true when the body holds for every element. */
+  private everyVarIn(
+    keyName: string | undefined,
+    name: string,
+    coll: Value[] | RObject | RSet,
+    body: Literal[],
+    env: Env,
+  ): boolean {
+    const oldKey = keyName === undefined ? undefined : env.get(keyName);
+    const old = env.get(name);
+    let found = false;
+    const yes = (): boolean => {
+      found = true;
+      return true;
+    };
+    let all = true;
+    const check = (key: Value, val: Value): boolean => {
+      if (keyName !== undefined) env.set(keyName, key);
+      env.set(name, val);
+      found = false;
+      this.evalBody(body, 0, env, yes);
+      if (!found) all = false;
+      return !found;
+    };
+    if (Array.isArray(coll)) {
+      for (let i = 0; i < coll.length; i++) if (check(i, coll[i] as Value)) break;
+    } else if (coll instanceof RSet) {
+      const elems = coll.sorted();
+      for (let i = 0; i < elems.length; i++) if (check(elems[i] as Value, elems[i] as Value)) break;
+    } else {
+      const entries = coll.entries();
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as [Value, Value];
+        if (check(e[0], e[1])) break;
+      }
+    }
+    env.set(name, old);
+    if (keyName !== undefined) {
+      env.set(keyName, oldKey);
+    }
+    return all;
+  }
+
   private everyBody(body: Literal[], env: Env, box: { found: boolean }): boolean {
     this.evalBody(body, 0, env, () => {
       box.found = true;
@@ -289,7 +525,7 @@ export class EvalContext {
         const plain = { ...lit, with: [] } as Literal;
         // Continuation runs with the original environment restored.
         let any = false;
-        const collected: Array<Map<string, Value>> = [];
+        const collected: Env[] = [];
         this.evalLit(plain, env, () => {
           any = true;
           collected.push(new Map(env));
@@ -305,19 +541,19 @@ export class EvalContext {
         for (const snap of collected) {
           const added: string[] = [];
           for (const [n, v] of snap) {
-            if (!env.has(n)) {
+            if (v !== undefined && env.get(n) === undefined) {
               env.set(n, v);
               added.push(n);
             }
           }
           const r = k();
-          for (const n of added) env.delete(n);
+          for (const n of added) env.set(n, undefined);
           if (r) return true;
         }
         return false;
       }
       const w = lit.with[i] as (typeof lit.with)[number];
-      const bound = w.value.t === 'var' && env.has(w.value.name);
+      const bound = w.value.t === 'var' && env.get(w.value.name) !== undefined;
       const replacement = bound ? undefined : this.resolveFunctionRef(w.value);
       const withValue = (f: (v: Value) => boolean): boolean => (replacement ? f(null) : this.evalTerm(w.value, env, f));
       return withValue((v) => {
@@ -378,7 +614,7 @@ export class EvalContext {
   /** Is `name` an unbound variable that a pattern may bind here? */
   private bindable(name: string, env: Env): boolean {
     if (name === '_') return true;
-    if (env.has(name)) return false;
+    if (env.get(name) !== undefined) return false;
     if (this.locals.has(name)) return true;
     return !this.isGlobal(name);
   }
@@ -437,8 +673,7 @@ export class EvalContext {
         }
         env.set(name, v);
         const r = k();
-        if (old !== undefined) env.set(name, old);
-        else env.delete(name);
+        env.set(name, old);
         return r;
       }
       case 'array':
@@ -493,7 +728,7 @@ export class EvalContext {
       t.sv = sv;
     }
     if (sv === null) return false;
-    for (let i = 0; i < sv.length; i++) if (!env.has(sv[i] as string)) return false;
+    for (let i = 0; i < sv.length; i++) if (env.get(sv[i] as string) === undefined) return false;
     return true;
   }
 
@@ -890,7 +1125,7 @@ export class EvalContext {
         if (name === '_') return this.walkValue(val, path, i + 1, env, k);
         env.set(name, key);
         const r = this.walkValue(val, path, i + 1, env, k);
-        env.delete(name);
+        env.set(name, undefined);
         return r;
       });
     }
@@ -937,7 +1172,7 @@ export class EvalContext {
         const name = el.name;
         if (name !== '_') env.set(name, key);
         const r = this.walkDataKey(node, base, at, key, path, i + 1, env, k);
-        if (name !== '_') env.delete(name);
+        if (name !== '_') env.set(name, undefined);
         if (r) return true;
       }
       return false;
@@ -1193,7 +1428,9 @@ export class EvalContext {
       return out;
     }
     let result: Value | undefined;
+    const stopEarly = this.earlyExit && isUniform(g);
     for (const rule of g.rules) {
+      if (stopEarly && result !== undefined) break;
       this.withScope(rule, () =>
         this.evalDefChain(rule, rule.def, new Map(), (_env, v) => {
           if (result === undefined) result = v;
@@ -1230,7 +1467,7 @@ export class EvalContext {
   private evalDefChain(rule: Rule, def: RuleDef, env: Env, emit: (env: Env, v: Value) => boolean): boolean {
     const valueTerm = def.value ?? TRUE_TERM;
     // regorus stops after the first success only for (non-function) rules with a constant value.
-    const constant = !rule.args && isConstTerm(valueTerm) && rule.path.every(isConstTerm);
+    const constant = (!rule.args || this.earlyExit) && isConstTerm(valueTerm) && rule.path.every(isConstTerm);
     let found = false;
     const stop = this.evalBody(def.body, 0, env, () =>
       this.evalTerm(valueTerm, env, (v) => {
@@ -1351,43 +1588,68 @@ export class EvalContext {
   callUser(g: RuleGroup, args: Value[], t: Term): Value | undefined {
     this.enter();
     try {
-      const box: { result: Value | undefined } = { result: undefined };
-      for (const rule of g.rules) {
-        const params = rule.args as Term[];
-        if (params.length !== args.length) continue;
-        const s = this.scope;
-        const n = this.scopeNode;
-        const l = this.locals;
-        const rn = this.ruleName;
-        this.enterScope(rule);
-        try {
-          const env: Env = new Map();
-          // fast path: plain variable parameters bind directly
-          let plain = true;
-          for (let i = 0; i < params.length; i++) {
-            const p = params[i] as Term;
-            if (p.t === 'var' && !env.has(p.name)) {
-              if (p.name !== '_') env.set(p.name, args[i] as Value);
-            } else {
-              plain = false;
-              break;
+      const stopEarly = this.earlyExit && isUniform(g);
+      // call frames (environment, result, continuations) are recycled per function: no allocation per call,
+      // and the environment's map stops growing once it has seen the function's variable names
+      const pool = (g.framePool ??= []);
+      const box = pool.pop() ?? newCallFrame(g);
+      box.ctx = this;
+      box.t = t;
+      box.result = undefined;
+      const { env, emit, onBody } = box;
+      let first = true;
+      try {
+        for (const rule of g.rules) {
+          if (stopEarly && box.result !== undefined) break;
+          const params = rule.args as Term[];
+          if (params.length !== args.length) continue;
+          if (!first) env.forEach(unbindAll);
+          first = false;
+          const s = this.scope;
+          const n = this.scopeNode;
+          const l = this.locals;
+          const rn = this.ruleName;
+          this.enterScope(rule);
+          box.rule = rule;
+          const def = rule.def;
+          const vt = def.value ?? TRUE_TERM;
+          const constDef = !def.else && isConstTerm(vt);
+          if (constDef) box.value = constValue(vt) as Value;
+          try {
+            // fast path: plain variable parameters bind directly
+            let plain = true;
+            for (let i = 0; i < params.length; i++) {
+              const p = params[i] as Term;
+              if (p.t === 'var' && env.get(p.name) === undefined) {
+                if (p.name !== '_') env.set(p.name, args[i] as Value);
+              } else {
+                plain = false;
+                break;
+              }
             }
+            if (plain) {
+              if (constDef) this.evalBody(def.body, 0, env, onBody);
+              else this.evalDefChain(rule, def, env, emit);
+            } else {
+              env.forEach(unbindAll);
+              this.bindParams(params, args, 0, env, () =>
+                constDef ? this.evalBody(def.body, 0, env, onBody) : this.evalDefChain(rule, def, env, emit),
+              );
+            }
+          } finally {
+            this.scope = s;
+            this.scopeNode = n;
+            this.locals = l;
+            this.ruleName = rn;
           }
-          if (plain) this.evalDefChain(rule, rule.def, env, (_e, v) => this.collect(box, v, g, rule, t));
-          else {
-            env.clear();
-            this.bindParams(params, args, 0, env, () =>
-              this.evalDefChain(rule, rule.def, env, (_e, v) => this.collect(box, v, g, rule, t)),
-            );
-          }
-        } finally {
-          this.scope = s;
-          this.scopeNode = n;
-          this.locals = l;
-          this.ruleName = rn;
         }
+      } finally {
+        env.forEach(unbindAll);
+        box.ctx = undefined;
+        if (pool.length < FRAME_POOL_MAX) pool.push(box);
       }
-      let result = box.result;
+      // (read before anything else can take the frame from the pool again)
+      let result = box.result as Value | undefined;
       if (result === undefined && g.defaultRule) {
         const d = g.defaultRule;
         result = this.withScope(d, () => this.firstValue(d.def.value ?? TRUE_TERM, new Map()));
@@ -1396,17 +1658,6 @@ export class EvalContext {
     } finally {
       this.depth--;
     }
-  }
-
-  private collect(box: { result: Value | undefined }, v: Value, g: RuleGroup, rule: Rule, t: Term): boolean {
-    if (box.result === undefined) box.result = v;
-    else if (!equal(box.result, v)) {
-      throw new RegoError(
-        `${rule.file}:${t.loc.line}:${t.loc.col}: functions must not produce multiple outputs for same inputs (function ${[...g.pkgPath, g.name].join('.')})`,
-        'eval_conflict_error',
-      );
-    }
-    return false;
   }
 
   private bindParams(params: Term[], args: Value[], i: number, env: Env, k: K): boolean {
@@ -1480,6 +1731,90 @@ export class EvalContext {
 }
 
 // -------------------------------------------------------------------- helpers
+
+/** Call frames kept for reuse per function (deeper nesting of the same function allocates). */
+const FRAME_POOL_MAX = 4;
+
+/** State of one function call, recycled (see callUser); `ctx` is set only while the call runs. */
+interface CallFrame {
+  ctx: EvalContext | undefined;
+  env: Env;
+  result: Value | undefined;
+  /** The definition being evaluated, and its value when that is a constant. */
+  rule: Rule;
+  value: Value;
+  t: Term;
+  /** Collects a definition's value. */
+  emit: (env: Env, v: Value) => boolean;
+  /** A success of a constant-valued definition's body; stops the body in decision mode. */
+  onBody: K;
+}
+
+function newCallFrame(g: RuleGroup): CallFrame {
+  const f: CallFrame = {
+    ctx: undefined,
+    env: new Map(),
+    result: undefined,
+    rule: g.rules[0] as Rule,
+    value: true,
+    t: TRUE_TERM,
+    emit: (_e, v) => collect(f, v, g),
+    onBody: () => {
+      collect(f, f.value, g);
+      return (f.ctx as EvalContext).earlyExit;
+    },
+  };
+  return f;
+}
+
+function collect(f: CallFrame, v: Value, g: RuleGroup): boolean {
+  if (f.result === undefined) f.result = v;
+  else if (!equal(f.result, v)) {
+    throw new RegoError(
+      `${f.rule.file}:${f.t.loc.line}:${f.t.loc.col}: functions must not produce multiple outputs for same inputs (function ${[...g.pkgPath, g.name].join('.')})`,
+      'eval_conflict_error',
+    );
+  }
+  return false;
+}
+
+function unbindAll(v: Value | undefined, name: string, env: Env): void {
+  if (v !== undefined) env.set(name, undefined);
+}
+
+function boundNames(env: Env): string[] {
+  const out: string[] = [];
+  for (const [n, v] of env) if (v !== undefined) out.push(n);
+  return out;
+}
+
+/** Do all definitions of `g` have one and the same constant value (and no else chain)? Cached on the group. */
+function isUniform(g: RuleGroup): boolean {
+  if (g.uniform !== undefined) return g.uniform;
+  let first: Value | undefined;
+  let ok = g.rules.length > 0;
+  for (const r of g.rules) {
+    const vt = r.def.value ?? TRUE_TERM;
+    if (r.def.else || !isConstTerm(vt) || !r.path.every(isConstTerm)) {
+      ok = false;
+      break;
+    }
+    const v = constValue(vt);
+    if (first === undefined) first = v;
+    else if (v === undefined || !equal(first, v)) {
+      ok = false;
+      break;
+    }
+  }
+  g.uniform = ok;
+  return ok;
+}
+
+function constValue(t: Term): Value | undefined {
+  if (t.t === 'scalar') return t.v;
+  if (t.t === 'array' || t.t === 'object' || t.t === 'set') return t.cv;
+  return undefined;
+}
 
 export function isConstTerm(t: Term): boolean {
   if (t.t === 'scalar') return true;

@@ -107,7 +107,12 @@ function sortDeep(v: Value): Value {
   return v;
 }
 
-function evalCase(c: YamlCase): Array<Value | undefined> {
+/** Evaluation mode: `decision` is how the agent decides (prints off, OPA-style early exit). */
+export interface RunOptions {
+  decision?: boolean;
+}
+
+function evalCase(c: YamlCase, opts: RunOptions): Array<Value | undefined> {
   const modules = c.modules ?? [];
   const inputs: Array<unknown> = [];
   const manyIn =
@@ -117,7 +122,11 @@ function evalCase(c: YamlCase): Array<Value | undefined> {
   if (Array.isArray(manyIn)) inputs.push(...manyIn);
   else if (c.input !== undefined) inputs.push(c.input);
   else inputs.push(undefined);
-  const engine = new Engine({ strictBuiltinErrors: c.strict ?? true, maxEvalMs: 10_000 });
+  const engine = new Engine({
+    strictBuiltinErrors: c.strict ?? true,
+    maxEvalMs: 10_000,
+    earlyExit: !!opts.decision,
+  });
   modules.forEach((m, i) => engine.addPolicy(`rego_${i}`, m));
   if (c.data && typeof c.data === 'object') engine.addData(c.data as Record<string, unknown>);
   const out: Array<Value | undefined> = [];
@@ -132,6 +141,7 @@ function evalCase(c: YamlCase): Array<Value | undefined> {
   };
   for (const input of inputs) {
     const e = engine.clone();
+    if (opts.decision) e.setGatherPrints(false);
     e.setInput(input === undefined ? undefined : processExpected(input));
     const res = e.evalQueryValues(c.query);
     if (res.length === 0) out.push(undefined);
@@ -141,11 +151,11 @@ function evalCase(c: YamlCase): Array<Value | undefined> {
   return out;
 }
 
-export function runCase(file: string, c: YamlCase): CaseOutcome {
+export function runCase(file: string, c: YamlCase, opts: RunOptions = {}): CaseOutcome {
   for (const r of SKIP_RULES) if (r.match(file, c)) return { file, note: c.note, status: 'skip', reason: r.reason };
   let results: Array<Value | undefined>;
   try {
-    results = evalCase(c);
+    results = evalCase(c, opts);
   } catch (e) {
     if (c.error !== undefined) return { file, note: c.note, status: 'pass' };
     return { file, note: c.note, status: 'fail', reason: `unexpected error: ${(e as Error).message}` };
@@ -223,8 +233,8 @@ export function loadCases(file: string, dir = CASES_DIR): YamlCase[] {
   });
 }
 
-export function runAll(dir = CASES_DIR): CaseOutcome[] {
+export function runAll(dir = CASES_DIR, opts: RunOptions = {}): CaseOutcome[] {
   const out: CaseOutcome[] = [];
-  for (const f of listCaseFiles(dir)) for (const c of loadCases(f, dir)) out.push(runCase(f, c));
+  for (const f of listCaseFiles(dir)) for (const c of loadCases(f, dir)) out.push(runCase(f, c, opts));
   return out;
 }

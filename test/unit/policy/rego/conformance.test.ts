@@ -38,4 +38,21 @@ describe('regorus interpreter conformance cases', () => {
     },
     120_000,
   );
+
+  it.skipIf(!have)(
+    "decision mode (the agent's: prints off, OPA-style early exit) gives every case the same outcome",
+    () => {
+      const exhaustive = runAll();
+      const decision = runAll(undefined, { decision: true });
+      expect(decision.length).toBe(exhaustive.length);
+      const key = (o: CaseOutcome): string => `${o.file} | ${o.note}`;
+      const differ = decision
+        .map((o, i) => [o, exhaustive[i] as CaseOutcome] as const)
+        .filter(([d, e]) => key(d) !== key(e) || d.status !== e.status)
+        .map(([d, e]) => `${key(d)}: ${e.status} -> ${d.status} (${d.reason ?? ''})`);
+      expect(differ).toEqual([]);
+      expect(decision.filter((o) => o.status === 'pass').length).toBeGreaterThanOrEqual(527);
+    },
+    120_000,
+  );
 });
