@@ -178,7 +178,7 @@ describe('demo runner', () => {
 });
 
 describe('the demo HGX host tree', () => {
-  it('is the shared fake-host model's HGX H100 with SNP on: the CDI generator sees the same devices', () => {
+  it('is the HGX H100 of the shared fake-host model with SNP on: the CDI generator sees the same devices', () => {
     const a = tempDir();
     const b = tempDir();
     const demoHost = writeHgxHost(a);
