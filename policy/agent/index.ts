@@ -23,7 +23,6 @@ export {
   type PolicyFileType,
 } from './copy-file.js';
 export { parseInitdataDevice, parseInitdataToml, hasInitdataMagic, INITDATA_MAGIC, type InitData } from './initdata.js';
-export { serdeShape } from './input-shape.js';
 export {
   REQUEST_TYPES,
   UPSTREAM_DEFAULT_DECISIONS,

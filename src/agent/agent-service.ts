@@ -22,7 +22,7 @@ import { grpcSpecToOciJson } from '../protocols/oci-spec.js';
 import { checkId, ociConfigFromGrpcSpec, ociProcessFromGrpc, writeBundle } from './oci-bundle.js';
 import { Runc } from './runc.js';
 import { mountStorage, unmount, STORAGE_DRIVERS } from './storage.js';
-import { vfioAssignments, type VfioAssignment } from './devices.js';
+import { vfioAssignments } from './devices.js';
 import { updateInterface, updateRoutes, type GuestInterface, type GuestRoute } from './network.js';
 import { cgroupStats } from './cgroup-stats.js';
 
@@ -33,23 +33,6 @@ export interface PolicyGate {
   /** `requestType` is the request message's name, e.g. `CreateContainerRequest` (what Kata's policy rules are named). */
   allow(requestType: string, request: object): Promise<PolicyDecision>;
   setPolicy(text: string): Promise<void>;
-}
-
-/** No policy loaded: allow everything, say so once. */
-export function allowAllPolicy(log: Logger): PolicyGate {
-  let said = false;
-  return {
-    async allow() {
-      if (!said) {
-        said = true;
-        log.warn('no agent policy is loaded: every request is allowed');
-      }
-      return { allowed: true };
-    },
-    async setPolicy() {
-      throw new CcgpuError('SetPolicy: this agent was started without policy support', { code: Code.Unimplemented });
-    },
-  };
 }
 
 export const AGENT_VERSION = '0.1.0';
@@ -76,7 +59,6 @@ interface GuestContainer {
   terminal: boolean;
   execs: Map<string, ContainerProcess>;
   mounts: string[];
-  devices: VfioAssignment[];
   oomKills: number;
   parentOomKills: number;
 }
@@ -249,9 +231,7 @@ export class AgentService {
             ?.resources ?? {};
         const file = path.join(c.dir, 'update-resources.json');
         await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
-        await runCommand(this.o.runc.o.binary, [...this.o.runc.globalArgs(), 'update', '--resources', file, c.id], {
-          timeoutMs: 20_000,
-        });
+        await this.o.runc.update(c.id, file);
         this.log.info({ container: c.id }, 'container resources updated');
         return {};
       },
@@ -357,7 +337,6 @@ export class AgentService {
       terminal: proc.terminal === true,
       execs: new Map(),
       mounts,
-      devices,
       oomKills: 0,
       parentOomKills: 0,
     });

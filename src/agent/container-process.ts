@@ -86,11 +86,13 @@ export class ContainerProcess {
       this.stdin = child.stdin!;
     }
     this.child = child;
+    // observed only while waiting for the pid file; a later spawn error is handled by the 'error' listener below
     const spawnFailed = new Promise<never>((_, reject) =>
       child.once('error', (e) =>
         reject(new CcgpuError(`cannot run ${cmd}: ${e.message}`, { code: Code.Internal, cause: e })),
       ),
     );
+    spawnFailed.catch(() => undefined);
     child.once('exit', (code, signal) => {
       const status = code ?? 128 + signalNumber(signal);
       this.exitCode = status;

@@ -3,7 +3,6 @@
  */
 export {
   AgentService,
-  allowAllPolicy,
   AGENT_VERSION,
   type PolicyGate,
   type PolicyDecision,

@@ -7,9 +7,8 @@ import { openSync, readSync, closeSync, readdirSync, readFileSync } from 'node:f
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { PolicyGate } from './agent-service.js';
+import { hasInitdataMagic, INITDATA_MAGIC } from '../../policy/agent/index.js';
 import { AgentPolicyHook } from './policy-hook.js';
-
-const MAGIC = Buffer.from('initdata');
 
 /** The block device holding initdata: by virtio-blk serial, else by the magic in its first bytes. */
 export function findInitdataDevice(sysRoot = '/sys', devRoot = '/dev'): string | undefined {
@@ -34,8 +33,8 @@ export function findInitdataDevice(sysRoot = '/sys', devRoot = '/dev'): string |
     try {
       const fd = openSync(dev, 'r');
       try {
-        const head = Buffer.alloc(MAGIC.length);
-        if (readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC)) return dev;
+        const head = Buffer.alloc(INITDATA_MAGIC.length);
+        if (readSync(fd, head, 0, head.length, 0) === head.length && hasInitdataMagic(head)) return dev;
       } finally {
         closeSync(fd);
       }

@@ -29,7 +29,7 @@
  */
 import { appendFile, open, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { AgentPolicy, PolicyLoadError, denialMessage } from '../../policy/index.js';
+import { AgentPolicy, PolicyLoadError, denialMessage } from '../../policy/agent/index.js';
 import { Code } from '../errors/index.js';
 import { silentLogger } from '../log/index.js';
 import { requestPolicyInput } from './policy-input.js';

@@ -19,7 +19,7 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { AGENT_SERVICE, lookupMessage, lookupService, protoDir } from '../protocols/index.js';
-import { toPolicyCopyFileRequest } from '../../policy/index.js';
+import { toPolicyCopyFileRequest } from '../../policy/agent/index.js';
 
 /** The Kata agent protos, parsed once with the original field spelling. */
 const KATA_PROTOS = ['kata/agent.proto'];

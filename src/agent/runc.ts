@@ -53,6 +53,11 @@ export class Runc {
     await this.run(['kill', ...(all ? ['--all'] : []), containerId, String(signal)]);
   }
 
+  /** `runc update --resources FILE`: new limits (OCI LinuxResources JSON) for a running container. */
+  async update(containerId: string, resourcesFile: string): Promise<void> {
+    await this.run(['update', '--resources', resourcesFile, containerId], 20_000);
+  }
+
   async delete(containerId: string): Promise<void> {
     await this.run(['delete', '--force', containerId], 20_000);
   }

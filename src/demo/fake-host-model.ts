@@ -96,7 +96,10 @@ export function writeHostTree(root: string, model: HostModel): FakeNode[] {
     }
     symlink(`${up(depth + 1)}kernel/iommu_groups/${fn.iommuGroup}`, path.join(dir, 'iommu_group'));
     symlink(`../../../devices/${rel}`, path.join(sys, 'bus/pci/devices', fn.bdf));
-    symlink(`../../../../devices/${rel}`, path.join(sys, 'kernel/iommu_groups', String(fn.iommuGroup), 'devices', fn.bdf));
+    symlink(
+      `../../../../devices/${rel}`,
+      path.join(sys, 'kernel/iommu_groups', String(fn.iommuGroup), 'devices', fn.bdf),
+    );
     groups.add(fn.iommuGroup);
     if (fn.vfioCdev !== undefined && fn.driver === 'vfio-pci' && model.iommufd) {
       const n = fn.vfioCdev;
@@ -162,7 +165,9 @@ export const H100_NVSWITCH = { vendor: '0x10de', device: '0x22a3', class: '0x068
  * vfio8-11). With `bridgesInGroups`, each GPU's IOMMU group also holds its downstream bridge (no ACS), as on hosts where
  * legacy groups contain a PCI-PCI bridge.
  */
-export function hgxH100(opts: { iommufd?: boolean; bridgesInGroups?: boolean; snp?: boolean; tdx?: boolean } = {}): HostModel {
+export function hgxH100(
+  opts: { iommufd?: boolean; bridgesInGroups?: boolean; snp?: boolean; tdx?: boolean } = {},
+): HostModel {
   const iommufd = opts.iommufd ?? true;
   const gpuBuses = ['18', '2a', '3a', '5d', '9a', 'ab', 'ba', 'db'];
   const functions: FakePciFunction[] = [];

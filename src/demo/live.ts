@@ -18,7 +18,8 @@ const RUNTIME = 'io.containerd.ccgpu.v2';
 const VIRTIOFSD = '/usr/lib/qemu/virtiofsd';
 const SANDBOX_ID = 'ccgpu-demo-hello';
 
-function have(cmd: string): boolean {
+/** Whether `cmd` is on PATH. */
+export function haveCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
@@ -26,7 +27,7 @@ function have(cmd: string): boolean {
 export function liveDemoMissing(packageRoot: string): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (mounts, containerd)');
-  for (const c of ['qemu-system-x86_64', 'containerd', 'ctr', 'runc']) if (!have(c)) missing.push(c);
+  for (const c of ['qemu-system-x86_64', 'containerd', 'ctr', 'runc']) if (!haveCommand(c)) missing.push(c);
   if (!fs.existsSync(VIRTIOFSD)) missing.push(`${VIRTIOFSD} (qemu-system-common)`);
   if (!fs.existsSync('/bin/busybox')) missing.push('/bin/busybox (busybox-static)');
   if (!fs.existsSync(path.join(packageRoot, 'dist/src/shim/main.js')))

@@ -4,16 +4,19 @@
  * codes, exec, stdin, a terminal, kill, cleanup, and the VM dying under a running task.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION } from '../../attestation/initdata/index.js';
 import { serviceMethods } from '../../src/protocols/index.js';
-import { runAsync, startContainerd, type TestContainerd } from '../fixtures/containerd.js';
+import { runAsync, type TestContainerd } from '../fixtures/containerd.js';
+import {
+  leftovers,
+  missingForE2e,
+  startE2eEnvironment,
+  stopE2eEnvironment,
+  type E2eEnvironment,
+} from '../fixtures/ccgpu-test-env.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-import { buildBusyboxImageTar } from '../fixtures/oci/busybox-image.js';
-import { guestImage, leftovers, missingForE2e, shimBinDir, writeE2eConfig } from '../fixtures/ccgpu-test-env.js';
 
 const missing = missingForE2e();
 if (missing.length) console.warn(`SKIP containerd 1.6 e2e: missing ${missing.join(', ')}`);
@@ -21,28 +24,15 @@ const IMAGE = 'docker.io/library/ccgpu-busybox:test';
 const RUNTIME = 'io.containerd.ccgpu.v2';
 
 describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + agent', () => {
+  let env: E2eEnvironment;
   let ctd: TestContainerd;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-e2e-'));
-    const img = await guestImage();
-    const config = writeE2eConfig(path.join(dir, 'etc'), img);
-    ctd = await startContainerd({
-      dir: path.join(dir, 'containerd'),
-      shimBinDir: shimBinDir(path.join(dir, 'bin')),
-      env: { KATA_CONF_FILE: config, CCGPU_LOG_LEVEL: 'debug', CCGPU_SHIM_STDERR: path.join(dir, 'shim-stderr.log') },
-    });
-    const tar = await buildBusyboxImageTar(path.join(dir, 'busybox.tar'), IMAGE);
-    const r = await ctd.ctr(['-n', 'default', 'images', 'import', '--no-unpack=false', tar]);
-    expect(r.code, r.stderr).toBe(0);
+    env = await startE2eEnvironment({ prefix: 'ccgpu-e2e-', image: IMAGE });
+    ctd = env.ctd;
   }, 600_000);
 
-  afterAll(async () => {
-    await ctd?.stop();
-    if (process.env.CCGPU_KEEP_E2E) console.warn(`e2e state kept in ${dir}`);
-    else if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => stopE2eEnvironment(env), 60_000);
 
   const run = async (args: string[], input?: string) =>
     ctd.ctr(['-n', 'default', ...args], { input, timeoutMs: 300_000 });
@@ -157,7 +147,7 @@ describe.skipIf(missing.length > 0)('containerd 1.6 + ccgpu shim + QEMU guest + 
       '  every a in input.process.Args { a != "forbidden" }',
       '}',
     ].join('\n');
-    const toml = `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"policy.rego" = \'\'\'\n${policy}\n\'\'\'\n`;
+    const toml = `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"policy.rego" = '''\n${policy}\n'''\n`;
     const id = 'e2e-policy';
     let r = await run([
       'run',

@@ -9,12 +9,16 @@
  *   and serves `containerd.task.v3.Task` over gRPC.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startContainerd, type TestContainerd } from '../fixtures/containerd.js';
-import { buildBusyboxImageTar } from '../fixtures/oci/busybox-image.js';
-import { guestImage, leftovers, missingForE2e, shimBinDir, writeE2eConfig } from '../fixtures/ccgpu-test-env.js';
+import type { TestContainerd } from '../fixtures/containerd.js';
+import {
+  leftovers,
+  missingForE2e,
+  startE2eEnvironment,
+  stopE2eEnvironment,
+  type E2eEnvironment,
+} from '../fixtures/ccgpu-test-env.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FORKY = process.env.CCGPU_FORKY_ROOT ?? '/var/lib/ccgpu/forky';
@@ -44,42 +48,25 @@ type Protocol = 'ttrpc' | 'grpc';
 describe.skipIf(missing.length > 0).each<Protocol>(['ttrpc', 'grpc'])(
   'containerd 2.1 + ccgpu shim (%s) + QEMU guest + agent',
   (protocol) => {
+    let env: E2eEnvironment;
     let ctd: TestContainerd;
-    let dir: string;
     let shimStderr: string;
     // ids distinct from the containerd 1.6 suite's: /run/ccgpu/<id> is shared by every containerd on the host
     const id = (name: string) => `e2e2-${protocol}-${name}`;
 
     beforeAll(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), `ccgpu-e2e2-${protocol}-`));
-      shimStderr = path.join(dir, 'shim-stderr.log');
-      const img = await guestImage();
-      const config = writeE2eConfig(path.join(dir, 'etc'), img);
-      ctd = await startContainerd({
-        dir: path.join(dir, 'containerd'),
-        binary: CONTAINERD,
-        ctrBinary: CTR,
-        configVersion: 3,
-        shimBinDir: shimBinDir(path.join(dir, 'bin')),
-        env: {
-          KATA_CONF_FILE: config,
-          CCGPU_LOG_LEVEL: 'debug',
-          CCGPU_SHIM_STDERR: shimStderr,
-          ...(protocol === 'grpc' ? { CCGPU_SHIM_PROTOCOL: 'grpc' } : {}),
-        },
+      env = await startE2eEnvironment({
+        prefix: `ccgpu-e2e2-${protocol}-`,
+        image: IMAGE,
+        containerd: { binary: CONTAINERD, ctrBinary: CTR, configVersion: 3 },
+        env: protocol === 'grpc' ? { CCGPU_SHIM_PROTOCOL: 'grpc' } : {},
       });
+      ({ ctd, shimStderr } = env);
       const v = await ctd.ctr(['version']);
       expect(v.stdout, v.stderr).toMatch(/Server:[\s\S]*Version:\s+2\.1\./);
-      const tar = await buildBusyboxImageTar(path.join(dir, 'busybox.tar'), IMAGE);
-      const r = await ctd.ctr(['-n', 'default', 'images', 'import', tar]);
-      expect(r.code, r.stderr).toBe(0);
     }, 600_000);
 
-    afterAll(async () => {
-      await ctd?.stop();
-      if (process.env.CCGPU_KEEP_E2E) console.warn(`e2e state kept in ${dir}`);
-      else if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    }, 60_000);
+    afterAll(() => stopE2eEnvironment(env), 60_000);
 
     const run = async (args: string[]) => ctd.ctr(['-n', 'default', ...args], { timeoutMs: 300_000 });
     const diag = (r: { stdout: string; stderr: string }) =>

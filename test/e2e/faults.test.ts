@@ -17,14 +17,18 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code } from '../../src/errors/index.js';
 import { decodeResponse, type ResponseMessage } from '../../src/ttrpc/index.js';
-import { startContainerd, type TestContainerd } from '../fixtures/containerd.js';
-import { buildBusyboxImageTar } from '../fixtures/oci/busybox-image.js';
-import { guestImage, leftovers, missingForE2e, shimBinDir, writeE2eConfig } from '../fixtures/ccgpu-test-env.js';
+import type { TestContainerd } from '../fixtures/containerd.js';
+import {
+  leftovers,
+  missingForE2e,
+  startE2eEnvironment,
+  stopE2eEnvironment,
+  type E2eEnvironment,
+} from '../fixtures/ccgpu-test-env.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const missing = missingForE2e();
@@ -101,24 +105,16 @@ function rawExchange(
 }
 
 describe.skipIf(missing.length > 0)('faults: containerd 1.6 + ccgpu shim + QEMU guest + agent', () => {
+  let env: E2eEnvironment;
   let ctd: TestContainerd;
   let dir: string;
   let events: ChildProcess | undefined;
   let eventLog = '';
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-faults-'));
-    const img = await guestImage();
-    const config = writeE2eConfig(path.join(dir, 'etc'), img);
-    ctd = await startContainerd({
-      dir: path.join(dir, 'containerd'),
-      shimBinDir: shimBinDir(path.join(dir, 'bin')),
-      // debug: the shim follows the guest console at debug level, so the panic text reaches the containerd log
-      env: { KATA_CONF_FILE: config, CCGPU_LOG_LEVEL: 'debug', CCGPU_SHIM_STDERR: path.join(dir, 'shim-stderr.log') },
-    });
-    const tar = await buildBusyboxImageTar(path.join(dir, 'busybox.tar'), IMAGE);
-    const r = await ctd.ctr(['-n', 'default', 'images', 'import', '--no-unpack=false', tar]);
-    expect(r.code, r.stderr).toBe(0);
+    // (debug log level: the shim follows the guest console at debug level, so the panic text reaches the containerd log)
+    env = await startE2eEnvironment({ prefix: 'ccgpu-faults-', image: IMAGE });
+    ({ ctd, dir } = env);
     // every event containerd publishes, as `ctr events` prints them (topic, then the event as JSON)
     events = ctd.ctrAsync(['events']);
     events.stdout?.on('data', (d: Buffer) => (eventLog += d.toString()));
@@ -126,9 +122,7 @@ describe.skipIf(missing.length > 0)('faults: containerd 1.6 + ccgpu shim + QEMU 
 
   afterAll(async () => {
     events?.kill('SIGTERM');
-    await ctd?.stop();
-    if (process.env.CCGPU_KEEP_E2E) console.warn(`fault e2e state kept in ${dir}`);
-    else if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await stopE2eEnvironment(env);
   }, 60_000);
 
   const run = async (args: string[], timeoutMs = 300_000) => ctd.ctr(['-n', 'default', ...args], { timeoutMs });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
 import {
   AgentPolicy,
   GRPC_INTERNAL,
@@ -11,7 +10,6 @@ import {
   REQUEST_TYPES,
   UPSTREAM_DEFAULT_DECISIONS,
   parseInitdataDevice,
-  serdeShape,
   toPolicyCopyFileRequest,
 } from '../../../../policy/agent/index.js';
 
@@ -192,39 +190,5 @@ CopyFileRequest if { every r in policy_data.bad { not regex.match(r, input.path)
     const badVer = gzipSync(Buffer.from('version = "9"\nalgorithm = "sha256"\n'));
     header.writeBigUInt64LE(BigInt(badVer.length), 8);
     expect(() => AgentPolicy.fromInitdata(Buffer.concat([header, badVer]))).toThrow(/"version" must be "0.1.0"/);
-  });
-
-  it('shapes protobuf messages like the Rust agent serde JSON', () => {
-    const root = protobuf.parse(
-      `syntax = "proto3";
-package grpc;
-message Storage { string driver = 1; repeated string options = 2; string type = 3; int64 fs_group = 4; }
-enum Fam { v4 = 0; v6 = 1; }
-message CreateSandboxRequest {
-  string hostname = 1; repeated string dns = 2; repeated Storage storages = 3; bool sandbox_pidns = 4;
-  string guest_hook_path = 5; repeated string kernel_modules = 6; Storage extra = 7; Fam family = 8;
-  map<string, string> labels = 9; bytes blob = 10;
-}`,
-      { keepCase: true },
-    ).root;
-    const t = root.lookupType('grpc.CreateSandboxRequest');
-    const shaped = serdeShape(t, {
-      sandbox_pidns: false,
-      storages: [{ driver: 'ephemeral', type: 'tmpfs' }],
-      family: 'v6',
-      blob: new Uint8Array([1, 2]),
-    });
-    expect(shaped).toEqual({
-      hostname: '',
-      dns: [],
-      storages: [{ driver: 'ephemeral', options: [], type_: 'tmpfs', fs_group: 0 }],
-      sandbox_pidns: false,
-      guest_hook_path: '',
-      kernel_modules: [],
-      extra: null,
-      family: 1,
-      labels: {},
-      blob: [1, 2],
-    });
   });
 });
