@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { Engine, RegoError, RObject, compileRegex, toJS, type LiteralFailure, type Value } from '../rego/index.js';
+import { Engine, RegoError, RObject, toJS, type LiteralFailure, type Value } from '../rego/index.js';
 import { PolicyDeniedError, PolicyInternalError, PolicyLoadError } from './errors.js';
 import { parseInitdataDevice } from './initdata.js';
 import { ALLOW_REQUESTS_FAILING_POLICY } from './requests.js';
@@ -36,6 +36,48 @@ export interface DetailedDecision extends Decision {
   bypassed: boolean;
 }
 
+/**
+ * A decision whose print lines are produced only if someone reads them (denial messages, debugging): the
+ * evaluation ran without print(), and `prints` re-runs it once on a snapshot taken before (same data and input).
+ * A class rather than a per-object accessor: a getter closure defined on every decision would give each decision
+ * its own hidden class, which V8 keeps in old space with the whole snapshot attached until a full GC.
+ */
+class ReplayableDecision implements DetailedDecision {
+  private lines: string[] | undefined;
+  constructor(
+    readonly allowed: boolean,
+    readonly value: unknown,
+    readonly error: string | undefined,
+    readonly bypassed: boolean,
+    private replay: Engine | undefined,
+    private readonly requestName: string,
+  ) {}
+
+  get prints(): string[] {
+    if (!this.lines) {
+      const replay = this.replay as Engine;
+      try {
+        replay.evalRuleValue(`${POLICY_PACKAGE}.${this.requestName}`);
+      } catch {
+        // the lines printed before the error are kept
+      }
+      this.lines = replay.takePrints();
+      this.replay = undefined;
+    }
+    return this.lines;
+  }
+
+  toJSON(): DetailedDecision {
+    return {
+      allowed: this.allowed,
+      value: this.value,
+      error: this.error,
+      bypassed: this.bypassed,
+      prints: this.prints,
+    };
+  }
+}
+
 function newEngine(source: string, opts: AgentPolicyOptions): Engine {
   const engine = new Engine({
     strictBuiltinErrors: false,
@@ -59,7 +101,8 @@ function newEngine(source: string, opts: AgentPolicyOptions): Engine {
 
 /**
  * Regexes that live in `policy_data` (genpolicy's `request_defaults`: `allow_env_regex`, `regex`,
- * `forbidden_source_regex`, `forbidden_cidrs_regex`, and the CopyFileRequest path list) are compiled at load, so a
+ * `forbidden_source_regex`, `forbidden_cidrs_regex`, and the CopyFileRequest path list) are compiled at load into the
+ * engine's regex cache (the first request does not pay for them), so a
  * pattern our RE2 engine rejects makes the policy fail to load instead of failing (closed) on every request.
  */
 function checkDataRegexes(engine: Engine, name: string): void {
@@ -72,7 +115,7 @@ function checkDataRegexes(engine: Engine, name: string): void {
   const check = (pattern: unknown, where: string): void => {
     if (typeof pattern !== 'string') return;
     try {
-      compileRegex(pattern);
+      engine.precompileRegex(pattern);
     } catch (e) {
       throw new PolicyLoadError(`policy ${name}: ${where}: ${(e as Error).message}`);
     }
@@ -207,29 +250,14 @@ export class AgentPolicy {
       bypassed = true;
       error = undefined;
     }
-    const decision = {
-      allowed: allowed && !error,
-      value: value === undefined ? undefined : toJS(value),
+    return new ReplayableDecision(
+      allowed && !error,
+      value === undefined ? undefined : toJS(value),
       error,
       bypassed,
-    } as DetailedDecision;
-    // print lines are produced only if someone reads them (denial messages, debugging)
-    let lines: string[] | undefined;
-    Object.defineProperty(decision, 'prints', {
-      get: (): string[] => {
-        if (!lines) {
-          try {
-            replay.evalRuleValue(`${POLICY_PACKAGE}.${requestName}`);
-          } catch {
-            // the lines printed before the error are kept
-          }
-          lines = replay.takePrints();
-        }
-        return lines;
-      },
-      enumerable: true,
-    });
-    return decision;
+      replay,
+      requestName,
+    );
   }
 
   /** The decision for a request (state ops applied when allowed). */

@@ -71,6 +71,14 @@ export class Engine {
     return 'data.' + mod.pkg.join('.');
   }
 
+  /**
+   * Compiles a regular expression into this engine's cache (shared with its clones), so that the first
+   * evaluation using it does not pay for the compilation; throws a descriptive Error when the pattern is invalid.
+   */
+  precompileRegex(pattern: string): void {
+    compileRegex(pattern, this.regexCache);
+  }
+
   /** Package paths of the loaded modules. */
   packages(): string[] {
     return [...new Set(this.compiled.modules.map((m) => 'data.' + m.pkg.join('.')))];

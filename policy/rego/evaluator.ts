@@ -127,6 +127,18 @@ export class EvalContext {
   private bindStack: Array<string | Value | undefined> = [];
   /** Binding replaced by the last direct assignment (see {@link direct}). */
   private directOld: Value | undefined;
+  /** Set by {@link markFound}; see {@link hasSolution}. */
+  private found = false;
+  private readonly markFound: K = () => {
+    this.found = true;
+    return true;
+  };
+  /** Set by {@link takeFirst}; see {@link first} and {@link firstValue}. */
+  private firstOut: Value | undefined;
+  private readonly takeFirst: KV = (v) => {
+    this.firstOut = v;
+    return true;
+  };
 
   constructor(
     readonly root: PkgNode,
@@ -164,7 +176,7 @@ export class EvalContext {
     if (i === 0 && body.length > 1) body = this.scheduled(body, env);
     if (this.onFail) {
       if (i === body.length) return k();
-      return this.evalLit(body[i] as Literal, env, () => this.evalBody(body, i + 1, env, k));
+      return this.evalLit(body[i] as Literal, env, bodyFrom(this, body, i + 1, env, k));
     }
     // Fast path: a run of literals that yield at most one solution (filters and `x := simple`) is evaluated in a
     // loop, without a continuation per literal. Its bindings are pushed on a shared stack (name, previous value)
@@ -198,8 +210,7 @@ export class EvalContext {
           this.err('`some .. in collection` expects array/set/object.', lit);
         return this.someVarInRest(lit.val.name, coll, env, body, i + 1, k);
       }
-      const rest = i + 1;
-      return this.evalLit(lit, env, () => this.evalBody(body, rest, env, k));
+      return this.evalLit(lit, env, bodyFrom(this, body, i + 1, env, k));
     } finally {
       if (bound.length !== mark) this.unbind(mark, env);
     }
@@ -284,15 +295,27 @@ export class EvalContext {
     this.tick();
     if (lit.with.length) return this.evalWith(lit, env, k);
     if (lit.neg) {
-      let found = false;
-      this.evalLitPositive(lit, env, () => {
-        found = true;
-        return true;
-      });
+      const found = this.hasSolution(lit, env);
       if (found && this.onFail) this.reportFail(lit);
       return found ? false : k();
     }
     if (!this.onFail) return this.evalLitPositive(lit, env, k);
+    return this.evalLitTraced(lit, env, k);
+  }
+
+  /** Does the (positive form of the) literal have at least one solution? Stops at the first. */
+  private hasSolution(lit: Literal, env: Env): boolean {
+    const outer = this.found;
+    this.found = false;
+    try {
+      this.evalLitPositive(lit, env, this.markFound);
+      return this.found;
+    } finally {
+      this.found = outer;
+    }
+  }
+
+  private evalLitTraced(lit: Literal, env: Env, k: K): boolean {
     let any = false;
     const r = this.evalLitPositive(lit, env, () => {
       any = true;
@@ -312,14 +335,14 @@ export class EvalContext {
             const v = this.fastEval(t, env);
             return v === undefined || v === false ? false : k();
           }
-          return this.evalCall(t, env, (v) => (v === false ? false : k()), true);
+          return this.evalCall(t, env, unlessFalse(k), true);
         }
-        return this.evalTerm(t, env, (v) => (v === false ? false : k()));
+        return this.evalTerm(t, env, unlessFalse(k));
       }
       case 'unify':
         return this.unify(lit.l, lit.r, env, k);
       case 'assign':
-        return this.evalTerm(lit.r, env, (v) => this.matchPattern(lit.l, v, env, k, true));
+        return this.evalTerm(lit.r, env, declareAs(this, lit.l, env, k));
       case 'some': {
         const saved: Array<[string, Value]> = [];
         for (const v of lit.vars) {
@@ -334,67 +357,69 @@ export class EvalContext {
         return r;
       }
       case 'somein':
-        return this.evalTerm(lit.coll, env, (coll) => {
-          if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet))
-            this.err('`some .. in collection` expects array/set/object.', lit);
-          if (!lit.key && lit.val.t === 'var' && lit.val.name !== '_')
-            return this.someVarIn(lit.val.name, coll, env, k);
-          // as regorus: an array pattern whose length matches no element is an error, not a silent miss
-          const want = lit.val.t === 'array' ? lit.val.items.length : -1;
-          let matched = false;
-          let mismatch = false;
-          const body = (): boolean => {
-            matched = true;
-            return k();
-          };
-          const r = this.iterate(coll, (key, val) => {
-            if (want >= 0 && Array.isArray(val) && val.length !== want) {
-              mismatch = true;
-              return false;
-            }
-            return lit.key
-              ? this.matchPattern(lit.key, key, env, () => this.matchPattern(lit.val, val, env, body, true), true)
-              : this.matchPattern(lit.val, val, env, body, true);
-          });
-          if (!matched && mismatch) this.err('mismatch in number of array elements', lit);
-          return r;
-        });
-      case 'every': {
-        let ok = false;
-        this.evalTerm(lit.coll, env, (coll) => {
-          if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet)) return true;
-          if (
-            lit.val.t === 'var' &&
-            lit.val.name !== '_' &&
-            (!lit.key || (lit.key.t === 'var' && lit.key.name !== '_'))
-          ) {
-            ok = this.everyVarIn(lit.key?.t === 'var' ? lit.key.name : undefined, lit.val.name, coll, lit.body, env);
-            return true;
-          }
-          let all = true;
-          this.iterate(coll, (key, val) => {
-            const box = { found: false };
-            if (lit.key)
-              this.matchPattern(
-                lit.key,
-                key,
-                env,
-                () => this.matchPattern(lit.val, val, env, () => this.everyBody(lit.body, env, box), true),
-                true,
-              );
-            else this.matchPattern(lit.val, val, env, () => this.everyBody(lit.body, env, box), true);
-            if (!box.found) {
-              all = false;
-              return true;
-            }
-            return false;
-          });
-          ok = all;
-          return true;
-        });
-        return ok ? k() : false;
-      }
+        return this.evalSomeIn(lit, env, k);
+      case 'every':
+        return this.evalEvery(lit, env, k);
     }
+  }
+
+  private evalSomeIn(lit: Extract<Literal, { k: 'somein' }>, env: Env, k: K): boolean {
+    return this.evalTerm(lit.coll, env, (coll) => {
+      if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet))
+        this.err('`some .. in collection` expects array/set/object.', lit);
+      if (!lit.key && lit.val.t === 'var' && lit.val.name !== '_') return this.someVarIn(lit.val.name, coll, env, k);
+      // as regorus: an array pattern whose length matches no element is an error, not a silent miss
+      const want = lit.val.t === 'array' ? lit.val.items.length : -1;
+      let matched = false;
+      let mismatch = false;
+      const body = (): boolean => {
+        matched = true;
+        return k();
+      };
+      const r = this.iterate(coll, (key, val) => {
+        if (want >= 0 && Array.isArray(val) && val.length !== want) {
+          mismatch = true;
+          return false;
+        }
+        return lit.key
+          ? this.matchPattern(lit.key, key, env, () => this.matchPattern(lit.val, val, env, body, true), true)
+          : this.matchPattern(lit.val, val, env, body, true);
+      });
+      if (!matched && mismatch) this.err('mismatch in number of array elements', lit);
+      return r;
+    });
+  }
+
+  private evalEvery(lit: Extract<Literal, { k: 'every' }>, env: Env, k: K): boolean {
+    let ok = false;
+    this.evalTerm(lit.coll, env, (coll) => {
+      if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet)) return true;
+      if (lit.val.t === 'var' && lit.val.name !== '_' && (!lit.key || (lit.key.t === 'var' && lit.key.name !== '_'))) {
+        ok = this.everyVarIn(lit.key?.t === 'var' ? lit.key.name : undefined, lit.val.name, coll, lit.body, env);
+        return true;
+      }
+      let all = true;
+      this.iterate(coll, (key, val) => {
+        const box = { found: false };
+        if (lit.key)
+          this.matchPattern(
+            lit.key,
+            key,
+            env,
+            () => this.matchPattern(lit.val, val, env, () => this.everyBody(lit.body, env, box), true),
+            true,
+          );
+        else this.matchPattern(lit.val, val, env, () => this.everyBody(lit.body, env, box), true);
+        if (!box.found) {
+          all = false;
+          return true;
+        }
+        return false;
+      });
+      ok = all;
+      return true;
+    });
+    return ok ? k() : false;
   }
 
   private reportFail(lit: Literal): void {
@@ -469,37 +494,50 @@ export class EvalContext {
   ): boolean {
     const oldKey = keyName === undefined ? undefined : env.get(keyName);
     const old = env.get(name);
-    let found = false;
-    const yes = (): boolean => {
-      found = true;
-      return true;
-    };
     let all = true;
-    const check = (key: Value, val: Value): boolean => {
-      if (keyName !== undefined) env.set(keyName, key);
-      env.set(name, val);
-      found = false;
-      this.evalBody(body, 0, env, yes);
-      if (!found) all = false;
-      return !found;
-    };
-    if (Array.isArray(coll)) {
-      for (let i = 0; i < coll.length; i++) if (check(i, coll[i] as Value)) break;
-    } else if (coll instanceof RSet) {
-      const elems = coll.sorted();
-      for (let i = 0; i < elems.length; i++) if (check(elems[i] as Value, elems[i] as Value)) break;
-    } else {
-      const entries = coll.entries();
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] as [Value, Value];
-        if (check(e[0], e[1])) break;
+    try {
+      if (Array.isArray(coll)) {
+        for (let i = 0; i < coll.length && all; i++)
+          all = this.everyHolds(keyName, i, name, coll[i] as Value, body, env);
+      } else if (coll instanceof RSet) {
+        const elems = coll.sorted();
+        for (let i = 0; i < elems.length && all; i++) {
+          const e = elems[i] as Value;
+          all = this.everyHolds(keyName, e, name, e, body, env);
+        }
+      } else {
+        const entries = coll.entries();
+        for (let i = 0; i < entries.length && all; i++) {
+          const e = entries[i] as [Value, Value];
+          all = this.everyHolds(keyName, e[0], name, e[1], body, env);
+        }
       }
-    }
-    env.set(name, old);
-    if (keyName !== undefined) {
-      env.set(keyName, oldKey);
+    } finally {
+      env.set(name, old);
+      if (keyName !== undefined) env.set(keyName, oldKey);
     }
     return all;
+  }
+
+  /** One element of {@link everyVarIn}: binds the variables and reports whether the body has a solution. */
+  private everyHolds(
+    keyName: string | undefined,
+    key: Value,
+    name: string,
+    val: Value,
+    body: Literal[],
+    env: Env,
+  ): boolean {
+    if (keyName !== undefined) env.set(keyName, key);
+    env.set(name, val);
+    const outer = this.found;
+    this.found = false;
+    try {
+      this.evalBody(body, 0, env, this.markFound);
+      return this.found;
+    } finally {
+      this.found = outer;
+    }
   }
 
   private everyBody(body: Literal[], env: Env, box: { found: boolean }): boolean {
@@ -668,9 +706,7 @@ export class EvalContext {
         if (name === '_') return k();
         const old = env.get(name);
         if (old !== undefined && !declare) return equal(old, v) ? k() : false;
-        if (old === undefined && !declare && !this.bindable(name, env)) {
-          return this.evalTerm(p, env, (x) => (equal(x, v) ? k() : false));
-        }
+        if (old === undefined && !declare && !this.bindable(name, env)) return this.matchEqual(p, v, env, k);
         env.set(name, v);
         const r = k();
         env.set(name, old);
@@ -683,8 +719,13 @@ export class EvalContext {
         if (!(v instanceof RObject) || v.size !== p.items.length) return false;
         return this.matchObject(p.items, v, 0, env, k, declare);
       default:
-        return this.evalTerm(p, env, (x) => (equal(x, v) ? k() : false));
+        return this.matchEqual(p, v, env, k);
     }
+  }
+
+  /** Succeeds (once) when the term evaluates to a value equal to `v`. */
+  private matchEqual(p: Term, v: Value, env: Env, k: K): boolean {
+    return this.evalTerm(p, env, (x) => (equal(x, v) ? k() : false));
   }
 
   private matchArray(items: Term[], v: Value[], i: number, env: Env, k: K, declare: boolean): boolean {
@@ -788,12 +829,14 @@ export class EvalContext {
   }
 
   private first(t: Term, env: Env): Value | undefined {
-    let out: Value | undefined;
-    this.evalTermSlow(t, env, (v) => {
-      out = v;
-      return true;
-    });
-    return out;
+    const outer = this.firstOut;
+    this.firstOut = undefined;
+    try {
+      this.evalTermSlow(t, env, this.takeFirst);
+      return this.firstOut;
+    } finally {
+      this.firstOut = outer;
+    }
   }
 
   /** Direct evaluation of a simple term (see {@link simple}); undefined = Rego undefined. */
@@ -886,9 +929,7 @@ export class EvalContext {
           kx = this.fastEval(t.key, env);
           if (kx === undefined) return undefined;
         }
-        let found = false;
-        this.iterate(c, (key, val) => (found = equal(val, x) && (kx === undefined || equal(key, kx))));
-        return found;
+        return contains(c, x, kx);
       }
       case 'array': {
         if (t.cv !== undefined) return t.cv;
@@ -951,83 +992,96 @@ export class EvalContext {
         return this.evalRef(t, env, k);
       case 'array':
         if (t.cv !== undefined) return k(t.cv);
-        return this.evalItems(t.items, 0, [], env, (items) => k(items));
+        return this.evalItems(t.items, 0, [], env, k as (items: Value[]) => boolean);
       case 'set':
         if (t.cv !== undefined) return k(t.cv);
-        return this.evalItems(t.items, 0, [], env, (items) => k(new RSet(items)));
+        return this.evalItems(t.items, 0, [], env, asSet(k));
       case 'object':
         if (t.cv !== undefined) return k(t.cv);
         return this.evalObject(t.items, 0, new RObject(), env, k);
-      case 'arraycompr': {
-        const out: Value[] = [];
-        this.evalBody(t.body, 0, env, () =>
-          this.evalTerm(t.head, env, (v) => {
-            out.push(v);
-            return false;
-          }),
-        );
-        return k(out);
-      }
-      case 'setcompr': {
-        const out = new RSet();
-        this.evalBody(t.body, 0, env, () =>
-          this.evalTerm(t.head, env, (v) => {
-            out.add(v);
-            return false;
-          }),
-        );
-        return k(out);
-      }
-      case 'objcompr': {
-        const out = new RObject();
-        this.evalBody(t.body, 0, env, () =>
-          this.evalTerm(t.key, env, (key) =>
-            this.evalTerm(t.value, env, (v) => {
-              const old = out.get(key);
-              if (old !== undefined && !equal(old, v)) {
-                this.err(
-                  `object keys must be unique: conflicting values for key ${formatValue(key, false)}`,
-                  t,
-                  'eval_conflict_error',
-                );
-              }
-              out.set(key, v);
-              return false;
-            }),
-          ),
-        );
-        return k(out);
-      }
+      case 'arraycompr':
+        return k(this.arrayComprehension(t, env));
+      case 'setcompr':
+        return k(this.setComprehension(t, env));
+      case 'objcompr':
+        return k(this.objectComprehension(t, env));
       case 'call':
         return this.evalCall(t, env, k);
       case 'bin':
-        return this.evalTerm(t.l, env, (a) =>
-          this.evalTerm(t.r, env, (b) => {
-            const v = this.binop(t, a, b);
-            return v === undefined ? false : k(v);
-          }),
-        );
+        return this.evalBinary(t, env, k);
       case 'neg':
-        return this.evalTerm(t.x, env, (x) => {
-          if (typeof x !== 'number')
-            return this.builtinFailure(`unary minus: operand must be a number, got ${typeName(x)}`, t);
-          return k(-x);
-        });
-      case 'member': {
-        const withKey = (kx: Value | undefined): boolean =>
-          this.evalTerm(t.val, env, (x) =>
-            this.evalTerm(t.coll, env, (c) => {
-              let found = false;
-              this.iterate(c, (key, val) => {
-                if (equal(val, x) && (kx === undefined || equal(key, kx))) found = true;
-                return found;
-              });
-              return k(found);
-            }),
-          );
-        return t.key ? this.evalTerm(t.key, env, withKey) : withKey(undefined);
-      }
+        return this.evalNeg(t, env, k);
+      case 'member':
+        return this.evalMemberTerm(t, env, k);
     }
+  }
+
+  private arrayComprehension(t: Extract<Term, { t: 'arraycompr' }>, env: Env): Value[] {
+    const out: Value[] = [];
+    const push: KV = (v) => {
+      out.push(v);
+      return false;
+    };
+    this.evalBody(t.body, 0, env, () => this.evalTerm(t.head, env, push));
+    return out;
+  }
+
+  private setComprehension(t: Extract<Term, { t: 'setcompr' }>, env: Env): RSet {
+    const out = new RSet();
+    const add: KV = (v) => {
+      out.add(v);
+      return false;
+    };
+    this.evalBody(t.body, 0, env, () => this.evalTerm(t.head, env, add));
+    return out;
+  }
+
+  private objectComprehension(t: Extract<Term, { t: 'objcompr' }>, env: Env): RObject {
+    const out = new RObject();
+    this.evalBody(t.body, 0, env, () =>
+      this.evalTerm(t.key, env, (key) =>
+        this.evalTerm(t.value, env, (v) => {
+          const old = out.get(key);
+          if (old !== undefined && !equal(old, v)) {
+            this.err(
+              `object keys must be unique: conflicting values for key ${formatValue(key, false)}`,
+              t,
+              'eval_conflict_error',
+            );
+          }
+          out.set(key, v);
+          return false;
+        }),
+      ),
+    );
+    return out;
+  }
+
+  private evalBinary(t: Extract<Term, { t: 'bin' }>, env: Env, k: KV): boolean {
+    return this.evalTerm(t.l, env, (a) =>
+      this.evalTerm(t.r, env, (b) => {
+        const v = this.binop(t, a, b);
+        return v === undefined ? false : k(v);
+      }),
+    );
+  }
+
+  private evalNeg(t: Extract<Term, { t: 'neg' }>, env: Env, k: KV): boolean {
+    return this.evalTerm(t.x, env, (x) => {
+      if (typeof x !== 'number')
+        return this.builtinFailure(`unary minus: operand must be a number, got ${typeName(x)}`, t);
+      return k(-x);
+    });
+  }
+
+  private evalMemberTerm(t: Extract<Term, { t: 'member' }>, env: Env, k: KV): boolean {
+    if (!t.key) return this.evalMember(t, undefined, env, k);
+    return this.evalTerm(t.key, env, (kx) => this.evalMember(t, kx, env, k));
+  }
+
+  /** `[kx,] x in coll` once the key (if any) is known. */
+  private evalMember(t: Extract<Term, { t: 'member' }>, kx: Value | undefined, env: Env, k: KV): boolean {
+    return this.evalTerm(t.val, env, (x) => this.evalTerm(t.coll, env, (c) => k(contains(c, x, kx))));
   }
 
   private builtinFailure(msg: string, t: Term): boolean {
@@ -1094,8 +1148,7 @@ export class EvalContext {
         }
         return this.walkValue(v as Value, p, 0, env, k);
       }
-      const full: Term[] = imp.slice(1).map((s) => ({ t: 'scalar', v: s, loc: t.loc }) as Term);
-      return this.walkData(this.root, this.data, [], [...full, ...p], 0, env, k);
+      return this.walkData(this.root, this.data, [], [...importPath(imp, t), ...p], 0, env, k);
     }
     this.err(`var ${name} is unsafe (not bound)`, t, 'rego_compile_error');
   }
@@ -1108,7 +1161,11 @@ export class EvalContext {
       if (this.locals.has(head.name)) this.err(`var ${head.name} is unsafe (not bound)`, head, 'rego_compile_error');
       return this.evalGlobal(head.name, t.path, env, k, head);
     }
-    return this.evalTerm(head, env, (v) => this.walkValue(v, t.path, 0, env, k));
+    return this.evalRefOfTerm(head, t.path, env, k);
+  }
+
+  private evalRefOfTerm(head: Term, path: Term[], env: Env, k: KV): boolean {
+    return this.evalTerm(head, env, (v) => this.walkValue(v, path, 0, env, k));
   }
 
   /** Walks a plain value along a ref path, iterating over unbound variables. */
@@ -1119,21 +1176,32 @@ export class EvalContext {
       const child = index(v, el.v);
       return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
     }
-    if (el.t === 'var' && this.bindable(el.name, env)) {
-      const name = el.name;
-      return this.iterate(v, (key, val) => {
-        if (name === '_') return this.walkValue(val, path, i + 1, env, k);
-        env.set(name, key);
-        const r = this.walkValue(val, path, i + 1, env, k);
-        env.set(name, undefined);
-        return r;
-      });
-    }
-    if ((el.t === 'array' || el.t === 'object') && this.hasUnbound(el, env)) {
-      return this.iterate(v, (key, val) =>
-        this.matchPattern(el, key, env, () => this.walkValue(val, path, i + 1, env, k), false),
-      );
-    }
+    if (el.t === 'var' && this.bindable(el.name, env)) return this.walkValueVar(v, el.name, path, i, env, k);
+    if ((el.t === 'array' || el.t === 'object') && this.hasUnbound(el, env))
+      return this.walkValuePattern(v, el, path, i, env, k);
+    return this.walkValueTerm(v, el, path, i, env, k);
+  }
+
+  /** walkValue at an unbound variable: iterates over the keys of `v`. */
+  private walkValueVar(v: Value, name: string, path: Term[], i: number, env: Env, k: KV): boolean {
+    return this.iterate(v, (key, val) => {
+      if (name === '_') return this.walkValue(val, path, i + 1, env, k);
+      env.set(name, key);
+      const r = this.walkValue(val, path, i + 1, env, k);
+      env.set(name, undefined);
+      return r;
+    });
+  }
+
+  /** walkValue at a composite pattern with unbound variables: the keys of `v` that match it. */
+  private walkValuePattern(v: Value, el: Term, path: Term[], i: number, env: Env, k: KV): boolean {
+    return this.iterate(v, (key, val) =>
+      this.matchPattern(el, key, env, () => this.walkValue(val, path, i + 1, env, k), false),
+    );
+  }
+
+  /** walkValue at a key computed by a term. */
+  private walkValueTerm(v: Value, el: Term, path: Term[], i: number, env: Env, k: KV): boolean {
     return this.evalTerm(el, env, (key) => {
       const child = index(v, key);
       return child === undefined ? false : this.walkValue(child, path, i + 1, env, k);
@@ -1177,6 +1245,20 @@ export class EvalContext {
       }
       return false;
     }
+    return this.walkDataTerm(node, base, at, el, path, i, env, k);
+  }
+
+  /** walkData at a key computed by a term. */
+  private walkDataTerm(
+    node: PkgNode,
+    base: Value | undefined,
+    at: string[],
+    el: Term,
+    path: Term[],
+    i: number,
+    env: Env,
+    k: KV,
+  ): boolean {
     return this.evalTerm(el, env, (key) => {
       if (typeof key === 'number') return this.walkDataKey(node, base, at, String(key), path, i + 1, env, k);
       if (typeof key !== 'string') {
@@ -1413,7 +1495,6 @@ export class EvalContext {
   }
 
   private computeGroup(g: RuleGroup): Value | undefined {
-    const name = [...g.pkgPath, g.name].join('.');
     if (g.refHead) return this.computeRefHead(g, g.rules, g.refDefaults ?? []);
     if (g.kind === 'contains') {
       const out = new RSet();
@@ -1436,7 +1517,7 @@ export class EvalContext {
           if (result === undefined) result = v;
           else if (!equal(result, v)) {
             throw new RegoError(
-              `${rule.file}:${rule.loc.line}:${rule.loc.col}: complete rules should not produce multiple outputs (rule ${name})`,
+              `${rule.file}:${rule.loc.line}:${rule.loc.col}: complete rules should not produce multiple outputs (rule ${[...g.pkgPath, g.name].join('.')})`,
               'eval_conflict_error',
             );
           }
@@ -1446,18 +1527,20 @@ export class EvalContext {
     }
     if (result === undefined && g.defaultRule) {
       const d = g.defaultRule;
-      result = this.withScope(d, () => this.firstValue(d.def.value ?? TRUE_TERM, new Map()));
+      result = this.defaultValue(d);
     }
     return result;
   }
 
   private firstValue(t: Term, env: Env): Value | undefined {
-    let out: Value | undefined;
-    this.evalTerm(t, env, (v) => {
-      out = v;
-      return true;
-    });
-    return out;
+    const outer = this.firstOut;
+    this.firstOut = undefined;
+    try {
+      this.evalTerm(t, env, this.takeFirst);
+      return this.firstOut;
+    } finally {
+      this.firstOut = outer;
+    }
   }
 
   /**
@@ -1632,9 +1715,7 @@ export class EvalContext {
               else this.evalDefChain(rule, def, env, emit);
             } else {
               env.forEach(unbindAll);
-              this.bindParams(params, args, 0, env, () =>
-                constDef ? this.evalBody(def.body, 0, env, onBody) : this.evalDefChain(rule, def, env, emit),
-              );
+              this.bindParamsThen(params, args, env, box, constDef);
             }
           } finally {
             this.scope = s;
@@ -1650,14 +1731,26 @@ export class EvalContext {
       }
       // (read before anything else can take the frame from the pool again)
       let result = box.result as Value | undefined;
-      if (result === undefined && g.defaultRule) {
-        const d = g.defaultRule;
-        result = this.withScope(d, () => this.firstValue(d.def.value ?? TRUE_TERM, new Map()));
-      }
+      box.result = undefined;
+      if (result === undefined && g.defaultRule) result = this.defaultValue(g.defaultRule);
       return result;
     } finally {
       this.depth--;
     }
+  }
+
+  /** Binds parameter patterns (unifying with the arguments), then evaluates the frame's current definition. */
+  private bindParamsThen(params: Term[], args: Value[], env: Env, box: CallFrame, constDef: boolean): void {
+    const rule = box.rule;
+    const def = rule.def;
+    this.bindParams(params, args, 0, env, () =>
+      constDef ? this.evalBody(def.body, 0, env, box.onBody) : this.evalDefChain(rule, def, env, box.emit),
+    );
+  }
+
+  /** The value of a `default` rule. */
+  private defaultValue(d: Rule): Value | undefined {
+    return this.withScope(d, () => this.firstValue(d.def.value ?? TRUE_TERM, new Map()));
   }
 
   private bindParams(params: Term[], args: Value[], i: number, env: Env, k: K): boolean {
@@ -1776,6 +1869,49 @@ function collect(f: CallFrame, v: Value, g: RuleGroup): boolean {
     );
   }
   return false;
+}
+
+/** An import's path after `data` as scalar terms (located at the term that uses the import). */
+function importPath(imp: string[], t: Term): Term[] {
+  return imp.slice(1).map((s) => ({ t: 'scalar', v: s, loc: t.loc }) as Term);
+}
+
+/** A continuation taking the items of a set term. */
+function asSet(k: KV): (items: Value[]) => boolean {
+  return (items) => k(new RSet(items));
+}
+
+/** Does the collection hold `x` (under key `kx`, when given)? The `in` operator. */
+function contains(c: Value, x: Value, kx: Value | undefined): boolean {
+  if (Array.isArray(c)) {
+    for (let i = 0; i < c.length; i++) if (equal(c[i] as Value, x) && (kx === undefined || equal(i, kx))) return true;
+    return false;
+  }
+  if (c instanceof RObject) {
+    if (kx !== undefined) {
+      const v = c.get(kx);
+      return v !== undefined && equal(v, x);
+    }
+    for (const [, val] of c.entries()) if (equal(val, x)) return true;
+    return false;
+  }
+  if (c instanceof RSet) return (kx === undefined || equal(x, kx)) && c.has(x);
+  return false;
+}
+
+/** The continuation "evaluate the rest of the body from literal i". */
+function bodyFrom(ctx: EvalContext, body: Literal[], i: number, env: Env, k: K): K {
+  return () => ctx.evalBody(body, i, env, k);
+}
+
+/** A value continuation that fails on `false` and otherwise continues with k. */
+function unlessFalse(k: K): KV {
+  return (v) => (v === false ? false : k());
+}
+
+/** A value continuation that binds (declares) the pattern to the value. */
+function declareAs(ctx: EvalContext, pattern: Term, env: Env, k: K): KV {
+  return (v) => ctx.matchPattern(pattern, v, env, k, true);
 }
 
 function unbindAll(v: Value | undefined, name: string, env: Env): void {

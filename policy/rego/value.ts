@@ -188,9 +188,11 @@ export function equal(a: Value, b: Value): boolean {
   }
   if (a instanceof RObject) {
     if (!(b instanceof RObject) || a.size !== b.size) return false;
-    for (const [k, v] of a.str) {
-      const w = b.str.get(k);
-      if (w === undefined || !equal(v, w)) return false;
+    const as = a.str;
+    const bs = b.str;
+    for (const k of as.keys()) {
+      const w = bs.get(k);
+      if (w === undefined || !equal(as.get(k) as Value, w)) return false;
     }
     if (a.other) {
       for (const [ck, [, v]] of a.other) {

@@ -6,8 +6,24 @@ function cps(s: string): string[] {
   return [...s];
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Every occurrence of a non-empty `old` replaced by `rep`, both literal text (no `$&` patterns). */
+function replaceLiteral(x: string, old: string, rep: string): string {
+  let i = x.indexOf(old);
+  if (i < 0) return x;
+  let out = '';
+  let last = 0;
+  while (i >= 0) {
+    out += x.slice(last, i) + rep;
+    last = i + old.length;
+    i = x.indexOf(old, last);
+  }
+  return out + x.slice(last);
+}
+
 function trimChars(s: string, cut: string, left: boolean, right: boolean): string {
-  if (!/[\ud800-\udfff]/.test(s + cut)) {
+  if (!SURROGATE.test(s) && !SURROGATE.test(cut)) {
     // no surrogate pairs: work on UTF-16 code units directly
     let i = 0;
     let j = s.length;
@@ -93,11 +109,13 @@ export function sprintf(format: string, args: Value[]): string {
 }
 
 export const stringBuiltins: Builtin[] = [
-  def('concat', 2, ([d, xs]) =>
-    collection(xs as Value, 2)
-      .map((x) => str(x, 2))
-      .join(str(d as Value)),
-  ),
+  def('concat', 2, ([d, xs]) => {
+    const sep = str(d as Value);
+    const items = collection(xs as Value, 2);
+    let out = '';
+    for (let i = 0; i < items.length; i++) out += (i ? sep : '') + str(items[i] as Value, 2);
+    return out;
+  }),
   def('contains', 2, ([a, b]) => str(a as Value).includes(str(b as Value, 2))),
   def('startswith', 2, ([a, b]) => str(a as Value).startsWith(str(b as Value, 2))),
   def('endswith', 2, ([a, b]) => str(a as Value).endsWith(str(b as Value, 2))),
@@ -109,8 +127,7 @@ export const stringBuiltins: Builtin[] = [
     const rep = str(n as Value, 3);
     // an empty pattern matches before every character and at the end (Rust's and Go's str replace)
     if (old === '') return x === '' ? rep : rep + [...x].join(rep) + rep;
-    // a function replacer: `$&`, `$1`... in the replacement are literal text here
-    return x.includes(old) ? x.replaceAll(old, () => rep) : x;
+    return replaceLiteral(x, old, rep);
   }),
   def('strings.replace_n', 2, ([pats, s]) => {
     let out = str(s as Value, 2);

@@ -82,6 +82,25 @@ describe('AgentPolicy enforcement', () => {
     expect((e2 as Error).message).toMatch(/^GuestDetailsRequest: internal error /);
   });
 
+  it('print lines are reproduced on first read from the state before the request, then kept', async () => {
+    const p = AgentPolicy.fromRego(STATEFUL);
+    const first = p.evaluateSync('CreateContainerRequest', { container_id: 'c7', index: 0 });
+    expect(first.allowed).toBe(true);
+    // the state changed (c7 added) after the evaluation; the lines still describe the evaluation itself
+    const denied = p.evaluateSync('CreateContainerRequest', { container_id: 'c7', index: 0 });
+    expect(p.data()).toEqual({ pstate: { c7: 0 } });
+    expect(denied.allowed).toBe(false);
+    expect(denied.prints).toEqual(['agent_policy:11: CreateContainerRequest: id = c7']);
+    expect(denied.prints).toBe(denied.prints);
+    expect(JSON.parse(JSON.stringify(denied))).toEqual({
+      allowed: false,
+      value: false,
+      bypassed: false,
+      prints: ['agent_policy:11: CreateContainerRequest: id = c7'],
+    });
+    expect(first.prints).toEqual(['agent_policy:11: CreateContainerRequest: id = c7']);
+  });
+
   it('AllowRequestsFailingPolicy turns denials and failures into allowed', async () => {
     const p = AgentPolicy.fromRego(
       STATEFUL.replace('default AllowRequestsFailingPolicy := false', 'default AllowRequestsFailingPolicy := true'),

@@ -164,6 +164,76 @@ ok if not to_number("abc")
     expect(t.evalRule('data.t.r')).toBe("NAME=$&$1$'");
   });
 
+  it('replace: every non-overlapping occurrence, left to right; concat joins with the separator', () => {
+    const t = engine(`package t
+r1 := replace("aaa", "aa", "b")
+r2 := replace("x-y-z", "-", "--")
+r3 := replace("abc", "", "-")
+r4 := replace("abc", "zz", "y")
+c1 := concat("/", ["a", "b", "c"])
+c2 := concat(", ", {"b", "a"})
+c3 := concat("-", [])
+`);
+    expect(['r1', 'r2', 'r3', 'r4', 'c1', 'c2', 'c3'].map((r) => t.evalRule(`data.t.${r}`))).toEqual([
+      'ba',
+      'x--y--z',
+      '-a-b-c-',
+      'abc',
+      'a/b/c',
+      'a, b',
+      '',
+    ]);
+  });
+
+  it('`in` and `k, v in` over arrays, objects, sets and non-collections', () => {
+    const t = engine(`package t
+import future.keywords
+a1 := 2 in [1, 2]
+default a2 := false
+a2 if { 1, 2 in [1, 2] }
+default a3 := false
+a3 if { 0, 2 in [1, 2] }
+o1 := "v" in {"k": "v"}
+default o2 := false
+o2 if { "k", "v" in {"k": "v"} }
+default o3 := false
+o3 if { "x", "v" in {"k": "v"} }
+s1 := "a" in {"a"}
+default s2 := false
+s2 if { "a", "a" in {"a"} }
+default s3 := false
+s3 if { "b", "a" in {"a"} }
+n1 := "a" in "abc"
+d1 := x if { x := input.v in input.c }
+`);
+    const got = ['a1', 'a2', 'a3', 'o1', 'o2', 'o3', 's1', 's2', 's3', 'n1'].map((r) => t.evalRule(`data.t.${r}`));
+    expect(got).toEqual([true, true, false, true, true, false, true, true, false, false]);
+    t.setInput({ v: { x: [1] }, c: [{ x: [1] }] });
+    expect(t.evalRule('data.t.d1')).toBe(true);
+    t.setInput({ v: { x: [2] }, c: { k: { x: [1] } } });
+    expect(t.evalRule('data.t.d1')).toBe(false);
+  });
+
+  it('nested negations, every and first-value lookups inside functions keep their own answers', () => {
+    const t = engine(`package t
+import future.keywords
+default inner(_) := false
+inner(x) if { not x == 3 }
+outer(xs) if { every x in xs { not inner(x) } }
+mixed(xs) := [ok | some x in xs; ok := not_small(x)]
+not_small(x) := true if { not x < 2 } else := false
+deep if { not outer([1]); not outer([3, 1]); outer([3]) }
+def(x) := y if { y := x; y > 10 }
+first_or_default(x) := v if { v := def(x) } else := "none"
+`);
+    expect(t.evalRule('data.t.outer([3, 3])')).toBe(true);
+    expect(t.evalRule('data.t.outer([3, 1])')).toBeUndefined();
+    expect(t.evalRule('data.t.mixed([1, 2, 3])')).toEqual([false, true, true]);
+    expect(t.evalRule('data.t.deep')).toBe(true);
+    expect(t.evalRule('data.t.first_or_default(11)')).toBe(11);
+    expect(t.evalRule('data.t.first_or_default(1)')).toBe('none');
+  });
+
   it('reorders a body only when source order reads a variable before it is bound', () => {
     const t = engine(
       'package t\nr := v if {\n  v := p + 1\n  p = q\n  q = 2\n}\ns := x if {\n  print("first")\n  x := 1\n  print("second", x)\n}',
