@@ -43,28 +43,43 @@ export interface DetailedDecision extends Decision {
  * its own hidden class, which V8 keeps in old space with the whole snapshot attached until a full GC.
  */
 class ReplayableDecision implements DetailedDecision {
-  private lines: string[] | undefined;
-  constructor(
-    readonly allowed: boolean,
-    readonly value: unknown,
-    readonly error: string | undefined,
-    readonly bypassed: boolean,
-    private replay: Engine | undefined,
-    private readonly requestName: string,
-  ) {}
+  readonly allowed: boolean;
+  readonly value: unknown;
+  readonly error: string | undefined;
+  readonly bypassed: boolean;
+  #replay: Engine | undefined;
+  readonly #requestName: string;
+  #lines: string[] | undefined;
 
+  constructor(
+    allowed: boolean,
+    value: unknown,
+    error: string | undefined,
+    bypassed: boolean,
+    replay: Engine,
+    requestName: string,
+  ) {
+    this.allowed = allowed;
+    this.value = value;
+    this.error = error;
+    this.bypassed = bypassed;
+    this.#replay = replay;
+    this.#requestName = requestName;
+  }
+
+  /** The print() lines of this evaluation (computed on first read). An accessor: `{...d}` does not copy it. */
   get prints(): string[] {
-    if (!this.lines) {
-      const replay = this.replay as Engine;
+    if (!this.#lines) {
+      const replay = this.#replay as Engine;
       try {
-        replay.evalRuleValue(`${POLICY_PACKAGE}.${this.requestName}`);
+        replay.evalRuleValue(`${POLICY_PACKAGE}.${this.#requestName}`);
       } catch {
         // the lines printed before the error are kept
       }
-      this.lines = replay.takePrints();
-      this.replay = undefined;
+      this.#lines = replay.takePrints();
+      this.#replay = undefined;
     }
-    return this.lines;
+    return this.#lines;
   }
 
   toJSON(): DetailedDecision {

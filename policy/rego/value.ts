@@ -8,29 +8,34 @@
  */
 export type Value = null | boolean | number | string | Value[] | RObject | RSet;
 
-/** Canonical key: equal Rego values have equal keys; used for set membership and non-string object keys. */
+/**
+ * Canonical key: equal Rego values have equal keys and different values different keys; used for set membership
+ * and non-string object keys. Every encoding is self-delimiting (strings carry their length, numbers end in `;`,
+ * composites are bracketed), so a concatenation of keys can be split only one way: no string content, however
+ * crafted, can make two different values collide.
+ */
 export function canon(v: Value): string {
   switch (typeof v) {
     case 'string':
-      return '"' + v;
+      return '"' + v.length + ':' + v;
     case 'number':
-      return '#' + String(v);
+      return '#' + String(v) + ';';
     case 'boolean':
       return v ? 't' : 'f';
   }
   if (v === null) return 'n';
   if (Array.isArray(v)) {
     let s = '[';
-    for (const e of v) s += canon(e) + '\u0001';
+    for (const e of v) s += canon(e);
     return s + ']';
   }
   if (v instanceof RSet) {
     let s = '<';
-    for (const e of v.sorted()) s += canon(e) + '\u0001';
+    for (const e of v.sorted()) s += canon(e);
     return s + '>';
   }
   let s = '{';
-  for (const [k, val] of v.entries()) s += canon(k) + '\u0002' + canon(val) + '\u0001';
+  for (const [k, val] of v.entries()) s += canon(k) + canon(val);
   return s + '}';
 }
 

@@ -110,10 +110,12 @@ export function sprintf(format: string, args: Value[]): string {
 
 export const stringBuiltins: Builtin[] = [
   def('concat', 2, ([d, xs]) => {
-    const sep = str(d as Value);
+    // operand checks in OPA's order: the collection, its items, then the separator
     const items = collection(xs as Value, 2);
+    for (let i = 0; i < items.length; i++) str(items[i] as Value, 2);
+    const sep = str(d as Value);
     let out = '';
-    for (let i = 0; i < items.length; i++) out += (i ? sep : '') + str(items[i] as Value, 2);
+    for (let i = 0; i < items.length; i++) out += (i ? sep : '') + (items[i] as string);
     return out;
   }),
   def('contains', 2, ([a, b]) => str(a as Value).includes(str(b as Value, 2))),

@@ -99,6 +99,8 @@ describe('AgentPolicy enforcement', () => {
       prints: ['agent_policy:11: CreateContainerRequest: id = c7'],
     });
     expect(first.prints).toEqual(['agent_policy:11: CreateContainerRequest: id = c7']);
+    // own enumerable properties are the decision itself; the replay snapshot stays private
+    expect(Object.keys(denied)).toEqual(['allowed', 'value', 'error', 'bypassed']);
   });
 
   it('AllowRequestsFailingPolicy turns denials and failures into allowed', async () => {

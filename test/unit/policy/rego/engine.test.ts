@@ -214,6 +214,47 @@ d1 := x if { x := input.v in input.c }
     expect(t.evalRule('data.t.d1')).toBe(false);
   });
 
+  it('set membership and non-string object keys cannot be spoofed by strings that embed separators', () => {
+    const t = engine(`package t
+import future.keywords
+allowed := {["/run", "ro"]}
+by_key := {["/run", "ro"]: 1}
+in_set if input.m in allowed
+indexed if allowed[input.m]
+keyed if { input.m, 1 in by_key }
+looked_up := by_key[input.m]
+`);
+    for (const m of [
+      ['/run\u0001"ro'],
+      ['/run\u0001', 'ro'],
+      ['/run', '\u0001ro'],
+      ['"4:/run"2:ro'],
+      ['/run', 'ro', ''],
+    ]) {
+      t.setInput({ m });
+      for (const r of ['in_set', 'indexed', 'keyed', 'looked_up'])
+        expect(t.evalRule(`data.t.${r}`), `${r} ${JSON.stringify(m)}`).toBeUndefined();
+    }
+    t.setInput({ m: ['/run', 'ro'] });
+    expect(['in_set', 'indexed', 'keyed', 'looked_up'].map((r) => t.evalRule(`data.t.${r}`))).toEqual([
+      true,
+      true,
+      true,
+      1,
+    ]);
+    const sets = engine('package t\nu := {["a", 1], ["a", "1"], [1, "a"], ["1", "a"], [["a"]], ["a", ["b"]]}');
+    expect((sets.evalRule('data.t.u') as unknown[]).length).toBe(6);
+  });
+
+  it('concat checks its operands in OPA order (collection, items, separator) in strict mode', () => {
+    const strict = engine('package t\na := concat(1, [2])\nb := concat(1, 2)\nc := concat(1, ["x"])', {
+      strictBuiltinErrors: true,
+    });
+    expect(() => strict.evalRule('data.t.a')).toThrow(/operand 2 must be string/);
+    expect(() => strict.evalRule('data.t.b')).toThrow(/operand 2 must be array or set/);
+    expect(() => strict.evalRule('data.t.c')).toThrow(/operand 1 must be string/);
+  });
+
   it('nested negations, every and first-value lookups inside functions keep their own answers', () => {
     const t = engine(`package t
 import future.keywords
