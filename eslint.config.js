@@ -12,9 +12,19 @@ export default tseslint.config(
     },
   },
   {
+    // plain Node ESM scripts (no TypeScript types to tell eslint what the Node globals are)
+    files: ['scripts/**/*.mjs'],
+    languageOptions: {
+      globals: { console: 'readonly', process: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+    },
+  },
+  {
     files: ['cdi/**/*.ts', 'policy/**/*.ts', 'attestation/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**'], message: 'libraries never import from src/' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/**'], message: 'libraries never import from src/' }] },
+      ],
     },
   },
   {
@@ -25,7 +35,16 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['../shim/**', '../sandbox/**', '../config/**', '../hypervisor/**', '../devices/**', '../agent-client/**', '../cli/**', '../guest-image/**'],
+              group: [
+                '../shim/**',
+                '../sandbox/**',
+                '../config/**',
+                '../hypervisor/**',
+                '../devices/**',
+                '../agent-client/**',
+                '../cli/**',
+                '../guest-image/**',
+              ],
               message: 'guest code never imports host code',
             },
           ],

@@ -3,7 +3,6 @@
 // 1. installs the Debian packages the demo and tests use (scripts/system-deps.sh; only as root, otherwise it lists
 //    what is missing), 2. builds (npm run build), 3. runs `ccgpu demo` from dist/. Set CCGPU_DEMO_SKIP_BUILD=1 to
 //    reuse an existing build. The exit status is the demo's: 0 when every step that can run here passed.
-/* global process, console */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

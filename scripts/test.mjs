@@ -18,7 +18,8 @@ if (process.env.CCGPU_SKIP_SYSTEM_DEPS !== '1') {
   // Debian forky chroot (QEMU 11.x, containerd 2.x) for the acceptance tests that need newer versions; tests that
   // need it skip with a notice when it cannot be made.
   const r = spawnSync('bash', ['scripts/forky-chroot.sh'], { stdio: 'inherit', cwd: root });
-  if (r.status !== 0) console.error('ccgpu test: no forky chroot; the QEMU 11 / containerd 2 acceptance tests will be skipped');
+  if (r.status !== 0)
+    console.error('ccgpu test: no forky chroot; the QEMU 11 / containerd 2 acceptance tests will be skipped');
 }
 run('npm', ['run', 'build']);
 run('npx', ['tsc', '-p', 'tsconfig.test.json']);

@@ -11,7 +11,8 @@ import { CcgpuError, Code, TimeoutError, errorMessage } from '../errors/index.js
 
 export const AGENT_VSOCK_PORT = 1024;
 
-export type AgentEndpoint = { transport: 'virtio-serial'; socketPath: string } | { transport: 'vsock'; cid: number; port?: number };
+export type AgentEndpoint =
+  { transport: 'virtio-serial'; socketPath: string } | { transport: 'vsock'; cid: number; port?: number };
 
 export interface ConnectedAgent {
   client: AgentClient;
@@ -33,8 +34,11 @@ function connectUnix(path: string): Promise<net.Socket> {
 }
 
 async function connectVsock(cid: number, port: number): Promise<net.Socket> {
-  const native = (await import('../../native/index.js')) as unknown as { connectVsock?: (cid: number, port: number) => Promise<net.Socket> };
-  if (typeof native.connectVsock !== 'function') throw new CcgpuError('the native addon has no vsock support; build it with npm ci', { code: Code.Unavailable });
+  const native = (await import('../../native/index.js')) as unknown as {
+    connectVsock?: (cid: number, port: number) => Promise<net.Socket>;
+  };
+  if (typeof native.connectVsock !== 'function')
+    throw new CcgpuError('the native addon has no vsock support; build it with npm ci', { code: Code.Unavailable });
   return native.connectVsock(cid, port);
 }
 
@@ -55,7 +59,10 @@ export async function connectAgent(
     attempt++;
     let sock: net.Socket | undefined;
     try {
-      sock = endpoint.transport === 'virtio-serial' ? await connectUnix(endpoint.socketPath) : await connectVsock(endpoint.cid, endpoint.port ?? AGENT_VSOCK_PORT);
+      sock =
+        endpoint.transport === 'virtio-serial'
+          ? await connectUnix(endpoint.socketPath)
+          : await connectVsock(endpoint.cid, endpoint.port ?? AGENT_VSOCK_PORT);
       const ttrpc = new TtrpcClient(sock);
       const client = new AgentClient(ttrpc);
       // a virtio-serial port buffers until the guest opens it, so keep asking on the same connection
@@ -85,5 +92,8 @@ export async function connectAgent(
     }
     await sleep(250);
   }
-  throw new TimeoutError(`connecting to the guest agent (${endpoint.transport}; last error: ${lastError})`, opts.timeoutMs);
+  throw new TimeoutError(
+    `connecting to the guest agent (${endpoint.transport}; last error: ${lastError})`,
+    opts.timeoutMs,
+  );
 }

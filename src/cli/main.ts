@@ -52,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
-const isEntry = process.argv[1] && /(?:^|[/\\])main\.(?:js|ts)$/.test(process.argv[1]) && process.argv[1].includes('cli');
+const isEntry =
+  process.argv[1] && /(?:^|[/\\])main\.(?:js|ts)$/.test(process.argv[1]) && process.argv[1].includes('cli');
 if (isEntry) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

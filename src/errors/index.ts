@@ -80,7 +80,10 @@ export class TimeoutError extends CcgpuError {
     readonly step: string,
     readonly timeoutMs: number,
   ) {
-    super(`${step} timed out after ${Math.round(timeoutMs / 1000)}s`, { code: Code.DeadlineExceeded, details: { step } });
+    super(`${step} timed out after ${Math.round(timeoutMs / 1000)}s`, {
+      code: Code.DeadlineExceeded,
+      details: { step },
+    });
   }
 }
 

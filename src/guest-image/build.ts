@@ -340,7 +340,11 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
     // the bundled agent loads its .proto files at run time (CCGPU_PROTO_DIR, default GUEST_PROTO_DIR)
     const dir = protoDir();
     for (const rel of PROTO_FILES) {
-      extra.push({ guestPath: path.posix.join(GUEST_PROTO_DIR, rel), data: await readInput(`protocol definition ${rel}`, path.join(dir, rel)), mode: 0o644 });
+      extra.push({
+        guestPath: path.posix.join(GUEST_PROTO_DIR, rel),
+        data: await readInput(`protocol definition ${rel}`, path.join(dir, rel)),
+        mode: 0o644,
+      });
     }
   }
 

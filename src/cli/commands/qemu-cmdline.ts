@@ -61,7 +61,10 @@ export async function run(argv: string[]): Promise<number> {
     const loaded = applyAnnotations(loadConfig({ configPath: values.config }), spec.annotations ?? {});
     const host = hostPathsFromRoot(values.sysfs);
     const sandboxId = values['sandbox-id'] ?? path.basename(path.resolve(values.bundle));
-    const choice = chooseProtection(loaded.config, { sysfs: host.sysfs, forceTee: values.tee as 'snp' | 'tdx' | undefined });
+    const choice = chooseProtection(loaded.config, {
+      sysfs: host.sysfs,
+      forceTee: values.tee as 'snp' | 'tdx' | undefined,
+    });
     const plan = planSandboxLaunch({
       sandboxId,
       loaded,
@@ -79,7 +82,13 @@ export async function run(argv: string[]): Promise<number> {
     });
     for (const w of [...loaded.warnings, ...plan.cmdline.warnings]) process.stderr.write(`warning: ${w}\n`);
     if (values.json) {
-      process.stdout.write(JSON.stringify({ binary: plan.cmdline.binary, args: plan.cmdline.args, coldPlugged: plan.coldPlugged }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          { binary: plan.cmdline.binary, args: plan.cmdline.args, coldPlugged: plan.coldPlugged },
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       process.stdout.write([plan.cmdline.binary, ...plan.cmdline.args].join('\n') + '\n');
     }

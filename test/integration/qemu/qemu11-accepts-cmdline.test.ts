@@ -48,7 +48,9 @@ async function runQemu(args: string[]): Promise<{ code: number | null; errors: s
   await new Promise<void>((r) => server.listen(sock, r));
   const qmpFd = (server as unknown as { _handle: { fd: number } })._handle.fd;
   const nullFd = fs.openSync('/dev/null', 'r+');
-  const child = spawn('chroot', [ROOT, '/usr/bin/qemu-system-x86_64', ...args], { stdio: ['ignore', 'ignore', 'pipe', qmpFd, nullFd] });
+  const child = spawn('chroot', [ROOT, '/usr/bin/qemu-system-x86_64', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe', qmpFd, nullFd],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -64,31 +66,65 @@ function tcgDevicePass(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const [a, v] = [args[i]!, args[i + 1] ?? ''];
-    if (a === '-object' && (v.startsWith('sev-snp-guest') || v.includes('"tdx-guest"'))) { i++; continue; }
-    if (a === '-global' && v.startsWith('kvm-')) { i++; continue; }
-    if (a === '-device' && v.startsWith('vhost-vsock')) { i++; continue; }
-    if (a === '-cpu') { out.push(a, v.replace(/^host\b/, 'max')); i++; continue; }
-    if (a === '-machine') { out.push(a, v.replace(/accel=kvm(,kernel_irqchip=split)?(,confidential-guest-support=\w+)?/, 'accel=tcg')); i++; continue; }
+    if (a === '-object' && (v.startsWith('sev-snp-guest') || v.includes('"tdx-guest"'))) {
+      i++;
+      continue;
+    }
+    if (a === '-global' && v.startsWith('kvm-')) {
+      i++;
+      continue;
+    }
+    if (a === '-device' && v.startsWith('vhost-vsock')) {
+      i++;
+      continue;
+    }
+    if (a === '-cpu') {
+      out.push(a, v.replace(/^host\b/, 'max'));
+      i++;
+      continue;
+    }
+    if (a === '-machine') {
+      out.push(a, v.replace(/accel=kvm(,kernel_irqchip=split)?(,confidential-guest-support=\w+)?/, 'accel=tcg'));
+      i++;
+      continue;
+    }
     out.push(a);
   }
   return out;
 }
 
-const hgxNames = [...Array.from({ length: 8 }, (_, i) => `nvidia.com/pgpu=${i}`), ...[8, 9, 10, 11].map((n) => `nvidia.com/nvswitch=${n}`)];
+const hgxNames = [
+  ...Array.from({ length: 8 }, (_, i) => `nvidia.com/pgpu=${i}`),
+  ...[8, 9, 10, 11].map((n) => `nvidia.com/nvswitch=${n}`),
+];
 const hgxCdi = () =>
   cdiDir({
     'nvidia.com/pgpu': Object.fromEntries(Array.from({ length: 8 }, (_, i) => [String(i), i])),
     'nvidia.com/nvswitch': { 8: 8, 9: 9, 10: 10, 11: 11 },
   });
-const initdata = { 'io.katacontainers.config.hypervisor.cc_init_data': initdataAnnotation('version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"policy.rego" = "package agent_policy\\ndefault AllowRequestsFailingPolicy := false\\n"\n') };
+const initdata = {
+  'io.katacontainers.config.hypervisor.cc_init_data': initdataAnnotation(
+    'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"policy.rego" = "package agent_policy\\ndefault AllowRequestsFailingPolicy := false\\n"\n',
+  ),
+};
 
 const cases: Array<[string, () => LaunchPlan]> = [];
 for (const tee of ['snp', 'tdx'] as const) {
   const flavour = tee === 'snp' ? 'qemu-nvidia-gpu-snp' : 'qemu-nvidia-gpu-tdx';
   const base = { flavour, protection: tee };
-  cases.push([`${tee}: 1 GPU`, () => plan({ ...base, root: fixtureHost(hgxH100()), cdi: hgxCdi(), podResourceNames: ['nvidia.com/pgpu=0'] })]);
-  cases.push([`${tee}: 8 GPUs + 4 NVSwitches`, () => plan({ ...base, root: fixtureHost(hgxH100()), cdi: hgxCdi(), podResourceNames: hgxNames })]);
-  cases.push([`${tee}: 8 GPUs + 4 NVSwitches + initdata`, () => plan({ ...base, root: fixtureHost(hgxH100()), cdi: hgxCdi(), podResourceNames: hgxNames, annotations: initdata })]);
+  cases.push([
+    `${tee}: 1 GPU`,
+    () => plan({ ...base, root: fixtureHost(hgxH100()), cdi: hgxCdi(), podResourceNames: ['nvidia.com/pgpu=0'] }),
+  ]);
+  cases.push([
+    `${tee}: 8 GPUs + 4 NVSwitches`,
+    () => plan({ ...base, root: fixtureHost(hgxH100()), cdi: hgxCdi(), podResourceNames: hgxNames }),
+  ]);
+  cases.push([
+    `${tee}: 8 GPUs + 4 NVSwitches + initdata`,
+    () =>
+      plan({ ...base, root: fixtureHost(hgxH100()), cdi: hgxCdi(), podResourceNames: hgxNames, annotations: initdata }),
+  ]);
 }
 
 describe.skipIf(!have)('QEMU 11.1 accepts the SNP and TDX command lines', () => {
@@ -104,7 +140,9 @@ describe.skipIf(!have)('QEMU 11.1 accepts the SNP and TDX command lines', () => 
       const second = await runQemu(tcgDevicePass(p.cmdline.args));
       expect(second.code).not.toBe(0);
       expect(second.errors).toHaveLength(1);
-      expect(second.errors[0]).toMatch(/-device vfio-pci,host=0000:18:00\.0,.*: vfio \/sys\/bus\/pci\/devices\/0000:18:00\.0: no such host device/);
+      expect(second.errors[0]).toMatch(
+        /-device vfio-pci,host=0000:18:00\.0,.*: vfio \/sys\/bus\/pci\/devices\/0000:18:00\.0: no such host device/,
+      );
     }, 60_000);
   }
 });

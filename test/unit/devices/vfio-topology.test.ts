@@ -11,7 +11,13 @@ import {
   resolveVfioNode,
   type VfioNode,
 } from '../../../src/devices/index.js';
-import { hgxH100, writeHostTree, VFIO_CDEV_MAJOR, VFIO_GROUP_MAJOR, type HostModel } from '../../fixtures/sysfs/host-model.js';
+import {
+  hgxH100,
+  writeHostTree,
+  VFIO_CDEV_MAJOR,
+  VFIO_GROUP_MAJOR,
+  type HostModel,
+} from '../../fixtures/sysfs/host-model.js';
 
 const roots: string[] = [];
 function tree(model: HostModel): { root: string; host: ReturnType<typeof hostPathsFromRoot> } {
@@ -33,7 +39,15 @@ describe('VFIO node resolution (HGX H100 fixture)', () => {
     expect(node.kind).toBe('iommufd');
     expect(node.name).toBe('vfio0');
     expect(node.functions).toHaveLength(1);
-    expect(node.functions[0]).toMatchObject({ bdf: '0000:18:00.0', vendor: '0x10de', device: '0x2330', class: '0x030200', numaNode: 0, isPcie: true, index: 0 });
+    expect(node.functions[0]).toMatchObject({
+      bdf: '0000:18:00.0',
+      vendor: '0x10de',
+      device: '0x2330',
+      class: '0x030200',
+      numaNode: 0,
+      isPcie: true,
+      index: 0,
+    });
   });
 
   it('maps NVSwitch cdevs (class 0x0680) and keeps them', () => {
@@ -54,8 +68,12 @@ describe('VFIO node resolution (HGX H100 fixture)', () => {
   });
 
   it('missing sysfs entries name the device and the path', () => {
-    expect(() => resolveVfioNode(host, cdev(42))).toThrow(/\/dev\/vfio\/devices\/vfio42 \(char 509:42\).*does not resolve/);
-    expect(() => resolveVfioNode(host, { hostPath: '/dev/vfio/999', major: 1, minor: 1 })).toThrow(/VFIO group \/dev\/vfio\/999: cannot list .*iommu_groups\/999\/devices/);
+    expect(() => resolveVfioNode(host, cdev(42))).toThrow(
+      /\/dev\/vfio\/devices\/vfio42 \(char 509:42\).*does not resolve/,
+    );
+    expect(() => resolveVfioNode(host, { hostPath: '/dev/vfio/999', major: 1, minor: 1 })).toThrow(
+      /VFIO group \/dev\/vfio\/999: cannot list .*iommu_groups\/999\/devices/,
+    );
   });
 
   it('recognises VFIO device paths but not the container node', () => {
@@ -71,9 +89,36 @@ describe('multi-function legacy group', () => {
     const { host } = tree({
       iommufd: false,
       functions: [
-        { bdf: '0000:40:01.0', vendor: '0x8086', device: '0x1234', class: '0x060400', numaNode: 0, driver: 'pcieport', iommuGroup: 66, upstream: [] },
-        { bdf: '0000:41:00.0', vendor: '0x10de', device: '0x2331', class: '0x030200', numaNode: 0, driver: 'vfio-pci', iommuGroup: 66, upstream: ['0000:40:01.0'] },
-        { bdf: '0000:41:00.1', vendor: '0x10de', device: '0x22a3', class: '0x040300', numaNode: 0, driver: 'vfio-pci', iommuGroup: 66, upstream: ['0000:40:01.0'] },
+        {
+          bdf: '0000:40:01.0',
+          vendor: '0x8086',
+          device: '0x1234',
+          class: '0x060400',
+          numaNode: 0,
+          driver: 'pcieport',
+          iommuGroup: 66,
+          upstream: [],
+        },
+        {
+          bdf: '0000:41:00.0',
+          vendor: '0x10de',
+          device: '0x2331',
+          class: '0x030200',
+          numaNode: 0,
+          driver: 'vfio-pci',
+          iommuGroup: 66,
+          upstream: ['0000:40:01.0'],
+        },
+        {
+          bdf: '0000:41:00.1',
+          vendor: '0x10de',
+          device: '0x22a3',
+          class: '0x040300',
+          numaNode: 0,
+          driver: 'vfio-pci',
+          iommuGroup: 66,
+          upstream: ['0000:40:01.0'],
+        },
       ],
     });
     const node = resolveVfioNode(host, { hostPath: '/dev/vfio/66', major: VFIO_GROUP_MAJOR, minor: 66 });
@@ -81,7 +126,15 @@ describe('multi-function legacy group', () => {
       ['0000:41:00.0', 1],
       ['0000:41:00.1', 2],
     ]);
-    const topo = buildPcieTopology({ nodes: [node], coldPlugVfio: 'root-port', hotPlugVfio: 'no-port', pcieRootPort: 8, pcieSwitchPort: 0, confidentialGuest: false, deviceIdPrefix: P });
+    const topo = buildPcieTopology({
+      nodes: [node],
+      coldPlugVfio: 'root-port',
+      hotPlugVfio: 'no-port',
+      pcieRootPort: 8,
+      pcieSwitchPort: 0,
+      confidentialGuest: false,
+      deviceIdPrefix: P,
+    });
     expect(topo.ports.map((p) => p.id)).toEqual(['rp0', 'rp1', 'rp2', 'rp3', 'rp4', 'rp5', 'rp6', 'rp7']);
     expect(topo.devices.map((d) => [d.fn.bdf, d.id, d.bus])).toEqual([
       ['0000:41:00.0', `vfio-${P}1`, 'rp0'],
@@ -92,22 +145,49 @@ describe('multi-function legacy group', () => {
   it('a group holding only bridges is an error naming the group', () => {
     const { host } = tree({
       iommufd: false,
-      functions: [{ bdf: '0000:50:01.0', vendor: '0x8086', device: '0x1', class: '0x060000', numaNode: 0, driver: 'vfio-pci', iommuGroup: 7, upstream: [] }],
+      functions: [
+        {
+          bdf: '0000:50:01.0',
+          vendor: '0x8086',
+          device: '0x1',
+          class: '0x060000',
+          numaNode: 0,
+          driver: 'vfio-pci',
+          iommuGroup: 7,
+          upstream: [],
+        },
+      ],
     });
-    expect(() => resolveVfioNode(host, { hostPath: '/dev/vfio/7', major: 1, minor: 7 })).toThrow(/IOMMU group 7 has no passthrough-capable devices/);
+    expect(() => resolveVfioNode(host, { hostPath: '/dev/vfio/7', major: 1, minor: 7 })).toThrow(
+      /IOMMU group 7 has no passthrough-capable devices/,
+    );
   });
 });
 
 describe('PCIe topology', () => {
   const { host } = tree(hgxH100());
   const gpus = (n: number): VfioNode[] => Array.from({ length: n }, (_, i) => resolveVfioNode(host, cdev(i)));
-  const base = { coldPlugVfio: 'root-port' as const, hotPlugVfio: 'no-port' as const, pcieRootPort: 0, pcieSwitchPort: 0, confidentialGuest: true, deviceIdPrefix: P };
+  const base = {
+    coldPlugVfio: 'root-port' as const,
+    hotPlugVfio: 'no-port' as const,
+    pcieRootPort: 0,
+    pcieSwitchPort: 0,
+    confidentialGuest: true,
+    deviceIdPrefix: P,
+  };
 
   it('root ports: count = max(devices, pcie_root_port), one device per port in order', () => {
     const all = [...gpus(8), ...[8, 9, 10, 11].map((n) => resolveVfioNode(host, cdev(n)))];
     const topo = buildPcieTopology({ ...base, nodes: all });
     expect(topo.ports).toHaveLength(12);
-    expect(topo.ports[0]).toEqual({ driver: 'pcie-root-port', id: 'rp0', bus: 'pcie.0', chassis: 0, slot: 0, multifunction: false });
+    expect(topo.ports[0]).toEqual({
+      driver: 'pcie-root-port',
+      id: 'rp0',
+      bus: 'pcie.0',
+      chassis: 0,
+      slot: 0,
+      multifunction: false,
+    });
     expect(topo.devices.map((d) => d.bus)).toEqual(all.map((_, i) => `rp${i}`));
     expect(topo.devices[8]!.fn.class).toBe('0x068000');
     expect(topo.devices[8]!.id).toBe(`vfio-${P}8`);
@@ -116,8 +196,13 @@ describe('PCIe topology', () => {
 
   it('more than 16 functions fails with the upstream text', () => {
     const nodes = gpus(8);
-    const many = [...nodes, ...nodes, nodes[0]!].map((n, i) => ({ ...n, functions: n.functions.map((f) => ({ ...f, index: i })) }));
-    expect(() => buildPcieTopology({ ...base, nodes: many })).toThrow(/Number of PCIe Root Ports exceeed allowed max of 16: 17 PCIe functions/);
+    const many = [...nodes, ...nodes, nodes[0]!].map((n, i) => ({
+      ...n,
+      functions: n.functions.map((f) => ({ ...f, index: i })),
+    }));
+    expect(() => buildPcieTopology({ ...base, nodes: many })).toThrow(
+      /Number of PCIe Root Ports exceeed allowed max of 16: 17 PCIe functions/,
+    );
   });
 
   it('switch ports: swrp0 / swup0 / swdp<i>', () => {
@@ -132,7 +217,9 @@ describe('PCIe topology', () => {
   });
 
   it('bridge-port cold plug is refused with an explanation; both modes set is refused', () => {
-    expect(() => buildPcieTopology({ ...base, coldPlugVfio: 'bridge-port', nodes: gpus(1) })).toThrow(/bridge-port.*cannot cold-plug PCIe devices/);
+    expect(() => buildPcieTopology({ ...base, coldPlugVfio: 'bridge-port', nodes: gpus(1) })).toThrow(
+      /bridge-port.*cannot cold-plug PCIe devices/,
+    );
     expect(() => buildPcieTopology({ ...base, hotPlugVfio: 'root-port', nodes: [] })).toThrow(/cannot both be set/);
   });
 
@@ -142,14 +229,28 @@ describe('PCIe topology', () => {
 
   it('confidential guests need iommufd', () => {
     const legacy: VfioNode = { hostPath: '/dev/vfio/66', kind: 'group', name: '66', functions: gpus(1)[0]!.functions };
-    expect(() => buildPcieTopology({ ...base, nodes: [legacy] })).toThrow('ConfidentialGuest needs IOMMUFD - cannot use /dev/vfio/66');
+    expect(() => buildPcieTopology({ ...base, nodes: [legacy] })).toThrow(
+      'ConfidentialGuest needs IOMMUFD - cannot use /dev/vfio/66',
+    );
     expect(buildPcieTopology({ ...base, confidentialGuest: false, nodes: [legacy] }).devices).toHaveLength(1);
   });
 
   it('guest CDI annotations: GPUs only, numbered in port order (rp2 before rp10)', () => {
-    const nodes = [...gpus(8), resolveVfioNode(host, cdev(8)), ...gpus(3).map((n, i) => ({ ...n, hostPath: `/dev/vfio/devices/vfio${20 + i}`, functions: n.functions.map((f) => ({ ...f, index: 20 + i })) }))];
+    const nodes = [
+      ...gpus(8),
+      resolveVfioNode(host, cdev(8)),
+      ...gpus(3).map((n, i) => ({
+        ...n,
+        hostPath: `/dev/vfio/devices/vfio${20 + i}`,
+        functions: n.functions.map((f) => ({ ...f, index: 20 + i })),
+      })),
+    ];
     const topo = buildPcieTopology({ ...base, nodes });
-    const ann = guestCdiAnnotations(topo.devices, ['/dev/vfio/devices/vfio2', '/dev/vfio/devices/vfio8', '/dev/vfio/devices/vfio22']);
+    const ann = guestCdiAnnotations(topo.devices, [
+      '/dev/vfio/devices/vfio2',
+      '/dev/vfio/devices/vfio8',
+      '/dev/vfio/devices/vfio22',
+    ]);
     // vfio22 sits on rp11; NVSwitch vfio8 on rp8 gets nothing
     expect(ann).toEqual({ 'cdi.k8s.io/vfio2': 'nvidia.com/gpu=2', 'cdi.k8s.io/vfio22': 'nvidia.com/gpu=10' });
   });

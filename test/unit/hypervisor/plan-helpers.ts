@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { applyAnnotations, loadConfigFile, shippedConfigPath, type LoadedConfig, type RuntimeConfig } from '../../../src/config/index.js';
+import {
+  applyAnnotations,
+  loadConfigFile,
+  shippedConfigPath,
+  type LoadedConfig,
+  type RuntimeConfig,
+} from '../../../src/config/index.js';
 import { hostPathsFromRoot } from '../../../src/devices/index.js';
 import { planSandboxLaunch, type LaunchPlan, type LaunchPlanInput } from '../../../src/sandbox/launch-plan.js';
 import { writeHostTree, VFIO_CDEV_MAJOR, type HostModel } from '../../fixtures/sysfs/host-model.js';

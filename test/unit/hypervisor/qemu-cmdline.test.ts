@@ -4,7 +4,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { deviceIdPrefixFor } from '../../../src/sandbox/launch-plan.js';
 import { chooseProtection } from '../../../src/sandbox/host-facts.js';
 import { hgxH100, VFIO_CDEV_MAJOR, type HostModel } from '../../fixtures/sysfs/host-model.js';
-import { cdiDir, cleanupTemps, fixtureHost, flavourConfig, initdataAnnotation, plan, SANDBOX, values } from './plan-helpers.js';
+import {
+  cdiDir,
+  cleanupTemps,
+  fixtureHost,
+  flavourConfig,
+  initdataAnnotation,
+  plan,
+  SANDBOX,
+  values,
+} from './plan-helpers.js';
 
 afterAll(cleanupTemps);
 const H = deviceIdPrefixFor(SANDBOX);
@@ -12,7 +21,19 @@ const H = deviceIdPrefixFor(SANDBOX);
 const singleGpuHost: HostModel = {
   iommufd: true,
   snp: true,
-  functions: [{ bdf: '0000:41:00.0', vendor: '0x10de', device: '0x2331', class: '0x030200', numaNode: 0, driver: 'vfio-pci', iommuGroup: 65, vfioCdev: 0, upstream: ['0000:40:01.0'] }],
+  functions: [
+    {
+      bdf: '0000:41:00.0',
+      vendor: '0x10de',
+      device: '0x2331',
+      class: '0x030200',
+      numaNode: 0,
+      driver: 'vfio-pci',
+      iommuGroup: 65,
+      vfioCdev: 0,
+      upstream: ['0000:40:01.0'],
+    },
+  ],
 };
 
 describe('SNP machine, CPU, memory, SMP (check 1)', () => {
@@ -39,7 +60,9 @@ describe('SNP machine, CPU, memory, SMP (check 1)', () => {
 
 describe('SNP object (checks 2, 3)', () => {
   it('default policy', () => {
-    expect(values(plan().cmdline.args, '-object')).toContain('sev-snp-guest,id=snp,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on,policy=196608');
+    expect(values(plan().cmdline.args, '-object')).toContain(
+      'sev-snp-guest,id=snp,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on,policy=196608',
+    );
   });
   it('without snp_guest_policy the object ends at kernel-hashes=on', () => {
     const args = plan({ edit: (c) => (c.hypervisor.snpGuestPolicy = undefined) }).cmdline.args;
@@ -49,23 +72,33 @@ describe('SNP object (checks 2, 3)', () => {
     expect(() => plan({ edit: (c) => (c.hypervisor.snpIdBlock = 'AAAA') })).toThrow(/IDBlock without (SNP )?IDAuth/);
     const idBlock = Buffer.alloc(96, 1).toString('base64');
     const idAuth = Buffer.alloc(4096, 2).toString('base64');
-    const args = plan({ edit: (c) => ((c.hypervisor.snpIdBlock = idBlock), (c.hypervisor.snpIdAuth = idAuth)) }).cmdline.args;
-    expect(values(args, '-object')).toContain(`sev-snp-guest,id=snp,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on,id-block=${idBlock},id-auth=${idAuth},policy=196608`);
+    const args = plan({ edit: (c) => ((c.hypervisor.snpIdBlock = idBlock), (c.hypervisor.snpIdAuth = idAuth)) }).cmdline
+      .args;
+    expect(values(args, '-object')).toContain(
+      `sev-snp-guest,id=snp,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on,id-block=${idBlock},id-auth=${idAuth},policy=196608`,
+    );
   });
 });
 
 describe('TDX object and QGS (check 4)', () => {
-  const tdx = (o: Parameters<typeof plan>[0] = {}) => plan({ flavour: 'qemu-nvidia-gpu-tdx', protection: 'tdx', ...o }).cmdline.args;
+  const tdx = (o: Parameters<typeof plan>[0] = {}) =>
+    plan({ flavour: 'qemu-nvidia-gpu-tdx', protection: 'tdx', ...o }).cmdline.args;
   it('vsock fallback without the QGS socket', () => {
     const args = tdx();
-    expect(values(args, '-object')).toContain('{"qom-type":"tdx-guest","id":"tdx","quote-generation-socket":{"type":"vsock","cid":"2","port":"4050"}}');
+    expect(values(args, '-object')).toContain(
+      '{"qom-type":"tdx-guest","id":"tdx","quote-generation-socket":{"type":"vsock","cid":"2","port":"4050"}}',
+    );
     expect(values(args, '-machine')).toEqual(['q35,accel=kvm,kernel_irqchip=split,confidential-guest-support=tdx']);
     expect(values(args, '-cpu')).toEqual(['host,pmu=off']);
     expect(values(args, '-bios')).toEqual(['/opt/ccgpu/share/ovmf/OVMF.inteltdx.fd']);
   });
   it('unix socket when present; explicit port', () => {
-    expect(values(tdx({ qgs: true }), '-object')).toContain('{"qom-type":"tdx-guest","id":"tdx","quote-generation-socket":{"type":"unix","path":"/var/run/tdx-qgs/qgs.socket"}}');
-    expect(values(tdx({ edit: (c) => (c.hypervisor.tdxQuoteGenerationServiceSocketPort = 4051) }), '-object').join()).toContain('"port":"4051"');
+    expect(values(tdx({ qgs: true }), '-object')).toContain(
+      '{"qom-type":"tdx-guest","id":"tdx","quote-generation-socket":{"type":"unix","path":"/var/run/tdx-qgs/qgs.socket"}}',
+    );
+    expect(
+      values(tdx({ edit: (c) => (c.hypervisor.tdxQuoteGenerationServiceSocketPort = 4051) }), '-object').join(),
+    ).toContain('"port":"4051"');
   });
 });
 
@@ -84,7 +117,11 @@ describe('initdata (check 5)', () => {
     const p = plan({ flavour: 'qemu-nvidia-gpu-tdx', protection: 'tdx', annotations });
     expect(values(p.cmdline.args, '-object').join()).toContain(`"mrconfigid":"${sha384.toString('base64')}"`);
     const t256 = toml.replace('sha384', 'sha256');
-    const p256 = plan({ flavour: 'qemu-nvidia-gpu-tdx', protection: 'tdx', annotations: { 'io.katacontainers.config.hypervisor.cc_init_data': initdataAnnotation(t256) } });
+    const p256 = plan({
+      flavour: 'qemu-nvidia-gpu-tdx',
+      protection: 'tdx',
+      annotations: { 'io.katacontainers.config.hypervisor.cc_init_data': initdataAnnotation(t256) },
+    });
     const padded = Buffer.concat([createHash('sha256').update(t256).digest(), Buffer.alloc(16)]);
     expect(values(p256.cmdline.args, '-object').join()).toContain(`"mrconfigid":"${padded.toString('base64')}"`);
   });
@@ -97,11 +134,17 @@ describe('initdata (check 5)', () => {
     expect(img[17]).toBe(0x8b);
     expect(len).toBeGreaterThan(0);
     expect(img.length % 512).toBe(0);
-    expect(p.cmdline.args).toContain('virtio-blk-pci,disable-modern=false,drive=initdata,config-wce=off,serial=initdata');
-    expect(p.cmdline.args).toContain(`id=initdata,file=/run/ccgpu/${SANDBOX}/initdata.img,aio=threads,format=raw,if=none`);
+    expect(p.cmdline.args).toContain(
+      'virtio-blk-pci,disable-modern=false,drive=initdata,config-wce=off,serial=initdata',
+    );
+    expect(p.cmdline.args).toContain(
+      `id=initdata,file=/run/ccgpu/${SANDBOX}/initdata.img,aio=threads,format=raw,if=none`,
+    );
   });
   it('an unknown algorithm is an error, not a crash', () => {
-    const bad = { 'io.katacontainers.config.hypervisor.cc_init_data': initdataAnnotation(toml.replace('sha384', 'md5')) };
+    const bad = {
+      'io.katacontainers.config.hypervisor.cc_init_data': initdataAnnotation(toml.replace('sha384', 'md5')),
+    };
     expect(() => plan({ annotations: bad })).toThrow(/algorithm/);
   });
 });
@@ -113,7 +156,9 @@ describe('cold plug (checks 7, 8, 9, 10, 11, 15)', () => {
     const a = p.cmdline.args;
     const rp = a.indexOf('pcie-root-port,id=rp0,bus=pcie.0,chassis=0,slot=0,multifunction=off');
     const obj = a.indexOf(`iommufd,id=iommufdvfio-${H}0`);
-    const dev = a.indexOf(`vfio-pci,host=0000:41:00.0,id=vfio-${H}0,x-pci-vendor-id=0x10de,x-pci-device-id=0x2331,bus=rp0,iommufd=iommufdvfio-${H}0`);
+    const dev = a.indexOf(
+      `vfio-pci,host=0000:41:00.0,id=vfio-${H}0,x-pci-vendor-id=0x10de,x-pci-device-id=0x2331,bus=rp0,iommufd=iommufdvfio-${H}0`,
+    );
     expect(rp).toBeGreaterThan(0);
     expect(obj).toBeGreaterThan(rp);
     expect(dev).toBe(obj + 2);
@@ -122,7 +167,11 @@ describe('cold plug (checks 7, 8, 9, 10, 11, 15)', () => {
 
   it('GPU + NVSwitch: two root ports, both devices, each with its iommufd (check 8)', () => {
     const root = fixtureHost(hgxH100({ snp: true }));
-    const p = plan({ root, cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0 }, 'nvidia.com/nvswitch': { '8': 8 } }), podResourceNames: ['nvidia.com/pgpu=0', 'nvidia.com/nvswitch=8'] });
+    const p = plan({
+      root,
+      cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0 }, 'nvidia.com/nvswitch': { '8': 8 } }),
+      podResourceNames: ['nvidia.com/pgpu=0', 'nvidia.com/nvswitch=8'],
+    });
     const devs = values(p.cmdline.args, '-device').filter((d) => d.startsWith('vfio-pci'));
     expect(devs).toEqual([
       `vfio-pci,host=0000:18:00.0,id=vfio-${H}0,x-pci-vendor-id=0x10de,x-pci-device-id=0x2330,bus=rp0,iommufd=iommufdvfio-${H}0`,
@@ -133,28 +182,85 @@ describe('cold plug (checks 7, 8, 9, 10, 11, 15)', () => {
 
   it('8 GPUs + 4 NVSwitches on an HGX host: 12 root ports', () => {
     const root = fixtureHost(hgxH100({ snp: true }));
-    const names = [...Array.from({ length: 8 }, (_, i) => `nvidia.com/pgpu=${i}`), ...[8, 9, 10, 11].map((n) => `nvidia.com/nvswitch=${n}`)];
-    const p = plan({ root, cdi: cdiDir({ 'nvidia.com/pgpu': Object.fromEntries(Array.from({ length: 8 }, (_, i) => [String(i), i])), 'nvidia.com/nvswitch': { 8: 8, 9: 9, 10: 10, 11: 11 } }), podResourceNames: names });
-    expect(values(p.cmdline.args, '-device').filter((d) => d.startsWith('pcie-root-port,id=rp') && !d.includes('pci-bridge'))).toHaveLength(12);
-    expect(p.topology.devices.map((d) => d.fn.bdf)).toEqual(['0000:18:00.0', '0000:2a:00.0', '0000:3a:00.0', '0000:5d:00.0', '0000:9a:00.0', '0000:ab:00.0', '0000:ba:00.0', '0000:db:00.0', '0000:05:00.0', '0000:06:00.0', '0000:07:00.0', '0000:08:00.0']);
+    const names = [
+      ...Array.from({ length: 8 }, (_, i) => `nvidia.com/pgpu=${i}`),
+      ...[8, 9, 10, 11].map((n) => `nvidia.com/nvswitch=${n}`),
+    ];
+    const p = plan({
+      root,
+      cdi: cdiDir({
+        'nvidia.com/pgpu': Object.fromEntries(Array.from({ length: 8 }, (_, i) => [String(i), i])),
+        'nvidia.com/nvswitch': { 8: 8, 9: 9, 10: 10, 11: 11 },
+      }),
+      podResourceNames: names,
+    });
+    expect(
+      values(p.cmdline.args, '-device').filter(
+        (d) => d.startsWith('pcie-root-port,id=rp') && !d.includes('pci-bridge'),
+      ),
+    ).toHaveLength(12);
+    expect(p.topology.devices.map((d) => d.fn.bdf)).toEqual([
+      '0000:18:00.0',
+      '0000:2a:00.0',
+      '0000:3a:00.0',
+      '0000:5d:00.0',
+      '0000:9a:00.0',
+      '0000:ab:00.0',
+      '0000:ba:00.0',
+      '0000:db:00.0',
+      '0000:05:00.0',
+      '0000:06:00.0',
+      '0000:07:00.0',
+      '0000:08:00.0',
+    ]);
   });
 
   it('legacy group is refused for a confidential guest; accepted by nvidia-gpu with 8 ports (check 9)', () => {
     const model: HostModel = {
       iommufd: false,
       functions: [
-        { bdf: '0000:40:01.0', vendor: '0x8086', device: '0x1', class: '0x060400', numaNode: 0, driver: 'pcieport', iommuGroup: 66, upstream: [] },
-        { bdf: '0000:41:00.0', vendor: '0x10de', device: '0x2331', class: '0x030200', numaNode: 0, driver: 'vfio-pci', iommuGroup: 66, upstream: ['0000:40:01.0'] },
+        {
+          bdf: '0000:40:01.0',
+          vendor: '0x8086',
+          device: '0x1',
+          class: '0x060400',
+          numaNode: 0,
+          driver: 'pcieport',
+          iommuGroup: 66,
+          upstream: [],
+        },
+        {
+          bdf: '0000:41:00.0',
+          vendor: '0x10de',
+          device: '0x2331',
+          class: '0x030200',
+          numaNode: 0,
+          driver: 'vfio-pci',
+          iommuGroup: 66,
+          upstream: ['0000:40:01.0'],
+        },
       ],
     };
     const root = fixtureHost(model);
     const cdi = cdiDir({ 'nvidia.com/pgpu': { '0': '66' } });
-    expect(() => plan({ root, cdi, podResourceNames: ['nvidia.com/pgpu=0'] })).toThrow('ConfidentialGuest needs IOMMUFD - cannot use /dev/vfio/66');
-    const p = plan({ flavour: 'qemu-nvidia-gpu', protection: 'none', root, cdi, podResourceNames: ['nvidia.com/pgpu=0'] });
-    expect(values(p.cmdline.args, '-device').filter((d) => /^pcie-root-port,id=rp\d/.test(d)).map((d) => d.split(',')[1])).toEqual(
-      Array.from({ length: 8 }, (_, i) => `id=rp${i}`),
+    expect(() => plan({ root, cdi, podResourceNames: ['nvidia.com/pgpu=0'] })).toThrow(
+      'ConfidentialGuest needs IOMMUFD - cannot use /dev/vfio/66',
     );
-    expect(values(p.cmdline.args, '-device')).toContain(`vfio-pci,host=0000:41:00.0,id=vfio-${H}1,x-pci-vendor-id=0x10de,x-pci-device-id=0x2331,bus=rp0`);
+    const p = plan({
+      flavour: 'qemu-nvidia-gpu',
+      protection: 'none',
+      root,
+      cdi,
+      podResourceNames: ['nvidia.com/pgpu=0'],
+    });
+    expect(
+      values(p.cmdline.args, '-device')
+        .filter((d) => /^pcie-root-port,id=rp\d/.test(d))
+        .map((d) => d.split(',')[1]),
+    ).toEqual(Array.from({ length: 8 }, (_, i) => `id=rp${i}`));
+    expect(values(p.cmdline.args, '-device')).toContain(
+      `vfio-pci,host=0000:41:00.0,id=vfio-${H}1,x-pci-vendor-id=0x10de,x-pci-device-id=0x2331,bus=rp0`,
+    );
   });
 
   it('pcie_root_port = 20 is clamped to 16 with a warning (check 10)', () => {
@@ -164,7 +270,12 @@ describe('cold plug (checks 7, 8, 9, 10, 11, 15)', () => {
 
   it('switch-port mode (check 11)', () => {
     const root = fixtureHost(hgxH100({ snp: true }));
-    const p = plan({ root, edit: (c) => (c.hypervisor.coldPlugVfio = 'switch-port'), cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0, '1': 1 } }), podResourceNames: ['nvidia.com/pgpu=0', 'nvidia.com/pgpu=1'] });
+    const p = plan({
+      root,
+      edit: (c) => (c.hypervisor.coldPlugVfio = 'switch-port'),
+      cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0, '1': 1 } }),
+      podResourceNames: ['nvidia.com/pgpu=0', 'nvidia.com/pgpu=1'],
+    });
     const d = values(p.cmdline.args, '-device');
     expect(d).toEqual(
       expect.arrayContaining([
@@ -192,7 +303,9 @@ describe('cold plug (checks 7, 8, 9, 10, 11, 15)', () => {
 
   it('an unresolvable name fails with the upstream text and hints', () => {
     const root = fixtureHost(singleGpuHost);
-    expect(() => plan({ root, cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0 } }), podResourceNames: ['nvidia.com/pgpu=vfio1'] })).toThrow(
+    expect(() =>
+      plan({ root, cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0 } }), podResourceNames: ['nvidia.com/pgpu=vfio1'] }),
+    ).toThrow(
       /device cold plug failed: cold plug: CDI device injection failed: unresolvable CDI devices nvidia.com\/pgpu=vfio1/,
     );
   });
@@ -200,7 +313,8 @@ describe('cold plug (checks 7, 8, 9, 10, 11, 15)', () => {
 
 describe('BAR hints, kernel command line, placement (checks 12, 13, 20)', () => {
   const root = () => fixtureHost(singleGpuHost);
-  const gpuPlan = () => plan({ root: root(), cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0 } }), podResourceNames: ['nvidia.com/pgpu=0'] });
+  const gpuPlan = () =>
+    plan({ root: root(), cdi: cdiDir({ 'nvidia.com/pgpu': { '0': 0 } }), podResourceNames: ['nvidia.com/pgpu=0'] });
 
   it('no mem-reserve on VFIO ports, no fw_cfg or pci-hole64 (check 12)', () => {
     const a = gpuPlan().cmdline.args;
@@ -217,7 +331,11 @@ describe('BAR hints, kernel command line, placement (checks 12, 13, 20)', () => 
     expect(values(a, '-append')).toEqual([
       'tsc=reliable no_timer_check rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 i8042.nopnp=1 i8042.noaux=1 noreplace-smp reboot=k cryptomgr.notests net.ifnames=0 pci=lastbus=0 root=/dev/vda1 rootflags=ro rootfstype=erofs console=hvc0 console=hvc1 quiet systemd.show_status=false panic=1 selinux=0 systemd.unit=kata-containers.target systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket scsi_mod.scan=none agent.launch_process_timeout=15 cgroup_no_v1=all pci=realloc pci=nocrs pci=assign-busses nvrc.smi.srs=1',
     ]);
-    expect(values(a, '-drive').some((d) => d.endsWith('readonly=on') && d.includes('kata-containers-nvidia-gpu-confidential.img'))).toBe(true);
+    expect(
+      values(a, '-drive').some(
+        (d) => d.endsWith('readonly=on') && d.includes('kata-containers-nvidia-gpu-confidential.img'),
+      ),
+    ).toBe(true);
   });
 
   it('virtio devices before root ports; vsock after VFIO on pcie.0; bridge port at addr=2 (check 20)', () => {
@@ -236,23 +354,40 @@ describe('BAR hints, kernel command line, placement (checks 12, 13, 20)', () => 
 
 describe('debug monitor (check 16) and protection detection (check 17)', () => {
   it('extra_monitor_socket only with enable_debug, with a warning', () => {
-    const off = plan({ flavour: 'qemu-nvidia-gpu', protection: 'none', edit: (c) => (c.hypervisor.extraMonitorSocket = 'hmp') });
+    const off = plan({
+      flavour: 'qemu-nvidia-gpu',
+      protection: 'none',
+      edit: (c) => (c.hypervisor.extraMonitorSocket = 'hmp'),
+    });
     expect(values(off.cmdline.args, '-qmp')).toEqual(['unix:fd=3,server=on,wait=off']);
     expect(off.cmdline.args).not.toContain('-monitor');
-    const on = plan({ flavour: 'qemu-nvidia-gpu', protection: 'none', edit: (c) => ((c.hypervisor.extraMonitorSocket = 'hmp'), (c.hypervisor.enableDebug = true)) });
-    expect(values(on.cmdline.args, '-monitor')).toEqual([`unix:path=/run/ccgpu/${SANDBOX}/extra-monitor.sock,server=on,wait=off`]);
+    const on = plan({
+      flavour: 'qemu-nvidia-gpu',
+      protection: 'none',
+      edit: (c) => ((c.hypervisor.extraMonitorSocket = 'hmp'), (c.hypervisor.enableDebug = true)),
+    });
+    expect(values(on.cmdline.args, '-monitor')).toEqual([
+      `unix:path=/run/ccgpu/${SANDBOX}/extra-monitor.sock,server=on,wait=off`,
+    ]);
     expect(on.cmdline.warnings).toContain('QEMU configured to start with an untrusted monitor');
   });
   it('refused on a confidential guest unless explicitly allowed', () => {
-    const edit = (c: Parameters<NonNullable<Parameters<typeof plan>[0]>['edit'] & object>[0]) => ((c.hypervisor.extraMonitorSocket = 'qmp'), (c.hypervisor.enableDebug = true));
+    const edit = (c: Parameters<NonNullable<Parameters<typeof plan>[0]>['edit'] & object>[0]) => (
+      (c.hypervisor.extraMonitorSocket = 'qmp'),
+      (c.hypervisor.enableDebug = true)
+    );
     expect(() => plan({ edit })).toThrow(/allow_debug_monitor_on_confidential_guest/);
     const ok = plan({ edit: (c) => (edit(c), (c.hypervisor.allowDebugMonitorOnConfidentialGuest = true)) });
-    expect(values(ok.cmdline.args, '-qmp')).toContain(`unix:path=/run/ccgpu/${SANDBOX}/extra-monitor.sock,server=on,wait=off`);
+    expect(values(ok.cmdline.args, '-qmp')).toContain(
+      `unix:path=/run/ccgpu/${SANDBOX}/extra-monitor.sock,server=on,wait=off`,
+    );
   });
   it('no TEE on the host: a clear error; SNP host with sev_snp_guest=false gives SEV', () => {
     const none = fixtureHost({ iommufd: true, functions: [], snp: false, tdx: false });
     const cfg = flavourConfig('qemu-nvidia-gpu-snp').config;
-    expect(() => chooseProtection(cfg, { sysfs: `${none}/sys` })).toThrow("This system doesn't support Confidential Computing (Guest Protection)");
+    expect(() => chooseProtection(cfg, { sysfs: `${none}/sys` })).toThrow(
+      "This system doesn't support Confidential Computing (Guest Protection)",
+    );
     const snpHost = fixtureHost({ iommufd: true, functions: [], snp: true });
     const sevCfg = structuredClone(cfg);
     sevCfg.hypervisor.sevSnpGuest = false;
@@ -284,7 +419,10 @@ describe('static sizing (check 18)', () => {
 describe('CDI names through the OCI spec', () => {
   it('devices already in linux.devices (workload spec) are resolved through /sys/dev/char', () => {
     const root = fixtureHost(singleGpuHost);
-    const p = plan({ root, linuxDevices: [{ path: '/dev/vfio/devices/vfio0', type: 'c', major: VFIO_CDEV_MAJOR, minor: 0 }] });
+    const p = plan({
+      root,
+      linuxDevices: [{ path: '/dev/vfio/devices/vfio0', type: 'c', major: VFIO_CDEV_MAJOR, minor: 0 }],
+    });
     expect(p.vfioNodes.map((n) => n.hostPath)).toEqual(['/dev/vfio/devices/vfio0']);
   });
 });
