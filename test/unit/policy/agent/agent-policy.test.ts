@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import {
   AgentPolicy,
@@ -101,6 +106,33 @@ describe('AgentPolicy enforcement', () => {
     expect(first.prints).toEqual(['agent_policy:11: CreateContainerRequest: id = c7']);
     // own enumerable properties are the decision itself; the replay snapshot stays private
     expect(Object.keys(denied)).toEqual(['allowed', 'value', 'error', 'bypassed']);
+  });
+
+  it('decisions share one V8 hidden class (a per-object getter kept every replay snapshot alive until a full GC)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ccgpu-decision-map-'));
+    try {
+      const lib = pathToFileURL(path.resolve(import.meta.dirname, '../../../../policy/agent/index.ts')).href;
+      const script = path.join(dir, 'same-map.mts');
+      writeFileSync(
+        script,
+        `import { AgentPolicy } from ${JSON.stringify(lib)};
+const p = AgentPolicy.fromRego('package agent_policy\\ndefault CreateContainerRequest := false\\nCreateContainerRequest if { print("id", input.id); input.id == "a" }');
+const a = p.evaluateSync('CreateContainerRequest', { id: 'a' });
+const b = p.evaluateSync('CreateContainerRequest', { id: 'b' });
+console.log(JSON.stringify({ allowed: [a.allowed, b.allowed], sameMap: eval('%HaveSameMap(a, b)') }));
+`,
+      );
+      const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', script], {
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split('\n').pop() as string)).toEqual({
+        allowed: [true, false],
+        sameMap: true,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('AllowRequestsFailingPolicy turns denials and failures into allowed', async () => {
