@@ -58,16 +58,7 @@ allow {
  * INSECURE development resource policy: the default rules plus the software-only sample TEE. Only used when the
  * operator explicitly allows the sample TEE.
  */
-export const SAMPLE_ALLOWING_RESOURCE_POLICY = `package policy
-
-default allow := false
-
-allow {
-  data.plugin == "resource"
-  not input.submods.cpu0["ear.veraison.annotated-evidence"].sample
-  input.submods.cpu0["ear.status"] == "affirming"
-}
-
+export const SAMPLE_ALLOWING_RESOURCE_POLICY = `${DEFAULT_RESOURCE_POLICY}
 allow {
   data.plugin == "resource"
   input.submods.cpu0["ear.veraison.annotated-evidence"].sample

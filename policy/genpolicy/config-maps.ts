@@ -43,16 +43,21 @@ export class ConfigObjects {
     return kind === 'ConfigMap' ? this.configMaps : this.secrets;
   }
 
-  /** Value of one key; undefined only when `optional` and missing. */
-  value(kind: 'ConfigMap' | 'Secret', name: string, key: string, optional: boolean, where: string): string | undefined {
+  /** The named source; undefined only when `optional` and missing. */
+  private source(kind: 'ConfigMap' | 'Secret', name: string, optional: boolean, where: string): Source | undefined {
     const src = this.table(kind).get(name);
-    if (!src) {
-      if (optional) return undefined;
+    if (!src && !optional)
       throw new GenpolicyError(
         `${where}: ${kind} "${name}" was not supplied (add it to the YAML or pass it with --config-file)`,
         { field: where },
       );
-    }
+    return src;
+  }
+
+  /** Value of one key; undefined only when `optional` and missing. */
+  value(kind: 'ConfigMap' | 'Secret', name: string, key: string, optional: boolean, where: string): string | undefined {
+    const src = this.source(kind, name, optional, where);
+    if (!src) return undefined;
     const v = src.data[key];
     if (v === undefined && !optional)
       throw new GenpolicyError(`${where}: ${kind} "${name}" has no key "${key}"`, { field: where });
@@ -66,14 +71,8 @@ export class ConfigObjects {
     optional: boolean,
     where: string,
   ): [string, string][] | undefined {
-    const src = this.table(kind).get(name);
-    if (!src) {
-      if (optional) return undefined;
-      throw new GenpolicyError(
-        `${where}: ${kind} "${name}" was not supplied (add it to the YAML or pass it with --config-file)`,
-        { field: where },
-      );
-    }
+    const src = this.source(kind, name, optional, where);
+    if (!src) return undefined;
     return Object.entries(src.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 

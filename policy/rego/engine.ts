@@ -11,7 +11,7 @@ import { applyJsonPatch, BUILTINS, compileRegex, type Builtin } from './builtins
 import { RegoError } from './errors.js';
 import { EvalContext, formatPrint, PkgNode, type Env, type LiteralFailure, type PrintRecord } from './evaluator.js';
 import { parseModule, parseQuery, type ParseOptions } from './parser.js';
-import { fromJS, RObject, RSet, toJS, type Value } from './value.js';
+import { fromJS, mergeObjects, RObject, RSet, toJS, type Value } from './value.js';
 
 export interface EngineOptions {
   /** Builtin errors abort evaluation (OPA strict-builtin-errors); default false (error → undefined). */
@@ -87,7 +87,7 @@ export class Engine {
   addData(data: Record<string, unknown>): void {
     const v = fromJS(data);
     if (!(v instanceof RObject)) throw new RegoError('data must be a JSON object');
-    this.data = mergeData(this.data, v);
+    this.data = mergeObjects(this.data, v);
   }
 
   /** Replaces the whole base data document. */
@@ -298,16 +298,6 @@ export class PrintBatch {
     this.formatted ??= this.records.map(formatPrint);
     return this.formatted;
   }
-}
-
-function mergeData(a: RObject, b: RObject): RObject {
-  const out = new RObject();
-  for (const [k, v] of a.entries()) out.set(k, v);
-  for (const [k, v] of b.entries()) {
-    const e = out.get(k);
-    out.set(k, e instanceof RObject && v instanceof RObject ? mergeData(e, v) : v);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------- compilation

@@ -6,7 +6,7 @@
  */
 import type { Literal, Rule, RuleDef, RuleScope, Term } from './ast.js';
 import { BuiltinError, InvalidRegexError, RegoError } from './errors.js';
-import { compare, equal, formatValue, RObject, RSet, typeName, type Value } from './value.js';
+import { compare, equal, formatValue, mergeObjects, RObject, RSet, typeName, type Value } from './value.js';
 import type { Builtin } from './builtins/types.js';
 import { callName } from './parser.js';
 import { scheduleBody } from './schedule.js';
@@ -1000,9 +1000,9 @@ export class EvalContext {
         if (t.cv !== undefined) return k(t.cv);
         return this.evalObject(t.items, 0, new RObject(), env, k);
       case 'arraycompr':
-        return k(this.arrayComprehension(t, env));
+        return k(this.comprehensionValues(t, env));
       case 'setcompr':
-        return k(this.setComprehension(t, env));
+        return k(new RSet(this.comprehensionValues(t, env)));
       case 'objcompr':
         return k(this.objectComprehension(t, env));
       case 'call':
@@ -1016,23 +1016,14 @@ export class EvalContext {
     }
   }
 
-  private arrayComprehension(t: Extract<Term, { t: 'arraycompr' }>, env: Env): Value[] {
+  /** The head values of an array or set comprehension, one per solution of its body, in evaluation order. */
+  private comprehensionValues(t: Extract<Term, { t: 'arraycompr' | 'setcompr' }>, env: Env): Value[] {
     const out: Value[] = [];
     const push: KV = (v) => {
       out.push(v);
       return false;
     };
     this.evalBody(t.body, 0, env, () => this.evalTerm(t.head, env, push));
-    return out;
-  }
-
-  private setComprehension(t: Extract<Term, { t: 'setcompr' }>, env: Env): RSet {
-    const out = new RSet();
-    const add: KV = (v) => {
-      out.add(v);
-      return false;
-    };
-    this.evalBody(t.body, 0, env, () => this.evalTerm(t.head, env, add));
     return out;
   }
 
@@ -2010,16 +2001,6 @@ function setPath(root: Value | undefined, path: string[], v: Value): Value {
   }
   const [head, ...rest] = path as [string, ...string[]];
   o.set(head, setPath(o.get(head), rest, v));
-  return o;
-}
-
-function mergeObjects(a: RObject, b: RObject): RObject {
-  const o = new RObject();
-  for (const [k, v] of a.entries()) o.set(k, v);
-  for (const [k, v] of b.entries()) {
-    const e = o.get(k);
-    o.set(k, e instanceof RObject && v instanceof RObject ? mergeObjects(e, v) : v);
-  }
   return o;
 }
 

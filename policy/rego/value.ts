@@ -321,3 +321,14 @@ export function formatValue(v: Value, top = true): string {
 export function isTruthy(v: Value | undefined): boolean {
   return v !== undefined && v !== false;
 }
+
+/** `a` deep-merged with `b`: keys of both; where both hold objects they are merged, otherwise `b`'s value wins. */
+export function mergeObjects(a: RObject, b: RObject): RObject {
+  const o = new RObject();
+  for (const [k, v] of a.entries()) o.set(k, v);
+  for (const [k, v] of b.entries()) {
+    const e = o.get(k);
+    o.set(k, e instanceof RObject && v instanceof RObject ? mergeObjects(e, v) : v);
+  }
+  return o;
+}

@@ -41,6 +41,96 @@ export function runCollecting(
   });
 }
 
+/** How to run containerd (defaults: `containerd` on PATH, config version 2, info logging). */
+export interface ContainerdLaunchOptions {
+  /** containerd binary. */
+  binary?: string;
+  /** A command prefix, e.g. `chroot DIR` for containerd 2.x from the forky chroot. */
+  wrapper?: string[];
+  configVersion?: 2 | 3;
+  /** containerd's log level "debug". */
+  debug?: boolean;
+  /** Added to this process's environment (the shim inherits it). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LaunchedContainerd {
+  socket: string;
+  logFile: string;
+  proc: ChildProcess;
+  /** The environment containerd runs with (shimDir first on PATH). */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts containerd with its own root, state, sockets and config under `dir` and `shimDir` (holding
+ * containerd-shim-ccgpu-v2) first on its PATH; resolves once its socket exists.
+ */
+export async function launchContainerd(
+  dir: string,
+  shimDir: string,
+  o: ContainerdLaunchOptions = {},
+): Promise<LaunchedContainerd> {
+  fs.mkdirSync(dir, { recursive: true });
+  const socket = path.join(dir, 'containerd.sock');
+  const config = path.join(dir, 'config.toml');
+  const version = o.configVersion ?? 2;
+  fs.writeFileSync(
+    config,
+    [
+      `version = ${version}`,
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      '[grpc]',
+      `  address = "${socket}"`,
+      '[ttrpc]',
+      `  address = "${socket}.ttrpc"`,
+      ...(o.debug ? ['[debug]', '  level = "debug"'] : []),
+      '[plugins]',
+      ...(version === 3
+        ? ['  [plugins."io.containerd.cri.v1.runtime"]', '  [plugins."io.containerd.grpc.v1.cri"]']
+        : ['  [plugins."io.containerd.grpc.v1.cri"]', '    disable_tcp_service = true']),
+    ].join('\n') + '\n',
+  );
+  const logFile = path.join(dir, 'containerd.log');
+  const out = fs.openSync(logFile, 'a');
+  const env = {
+    ...process.env,
+    ...o.env,
+    PATH: `${shimDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+  };
+  const [cmd, ...pre] = [...(o.wrapper ?? []), o.binary ?? 'containerd'];
+  const proc = spawn(cmd!, [...pre, '--config', config], { stdio: ['ignore', out, out], env });
+  fs.closeSync(out);
+  const deadline = Date.now() + 20_000;
+  while (!fs.existsSync(socket)) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(
+        `containerd did not start; its log ${logFile} ends with:\n${fs.readFileSync(logFile, 'utf8').slice(-1500)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { socket, logFile, proc, env };
+}
+
+/** SIGTERM, then SIGKILL after 10 s; resolves when the process has exited. */
+export async function stopContainerd(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill('SIGTERM');
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve();
+    }, 10_000);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
 export class PrivateContainerd {
   private constructor(
     readonly dir: string,
@@ -52,62 +142,15 @@ export class PrivateContainerd {
 
   /** Starts `containerd` with a config under `dir`; `shimDir` holds containerd-shim-ccgpu-v2. */
   static async start(dir: string, shimDir: string, env: NodeJS.ProcessEnv = {}): Promise<PrivateContainerd> {
-    fs.mkdirSync(dir, { recursive: true });
-    const socket = path.join(dir, 'containerd.sock');
-    const config = path.join(dir, 'config.toml');
-    fs.writeFileSync(
-      config,
-      [
-        'version = 2',
-        `root = "${dir}/root"`,
-        `state = "${dir}/state"`,
-        '[grpc]',
-        `  address = "${socket}"`,
-        '[ttrpc]',
-        `  address = "${socket}.ttrpc"`,
-        '[plugins]',
-        '  [plugins."io.containerd.grpc.v1.cri"]',
-        '    disable_tcp_service = true',
-      ].join('\n') + '\n',
-    );
-    const logFile = path.join(dir, 'containerd.log');
-    const out = fs.openSync(logFile, 'a');
-    const fullEnv = {
-      ...process.env,
-      ...env,
-      PATH: `${shimDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
-    };
-    const proc = spawn('containerd', ['--config', config], { stdio: ['ignore', out, out], env: fullEnv });
-    fs.closeSync(out);
-    const deadline = Date.now() + 20_000;
-    while (!fs.existsSync(socket)) {
-      if (proc.exitCode !== null || Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(
-          `containerd did not start; its log ends with:\n${fs.readFileSync(logFile, 'utf8').slice(-1500)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return new PrivateContainerd(dir, socket, logFile, proc, fullEnv);
+    const c = await launchContainerd(dir, shimDir, { env });
+    return new PrivateContainerd(dir, c.socket, c.logFile, c.proc, c.env);
   }
 
   ctr(args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
     return runCollecting('ctr', ['--address', this.socket, '-n', 'ccgpu-demo', ...args], { ...o, env: this.env });
   }
 
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
-    this.proc.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.proc.kill('SIGKILL');
-        resolve();
-      }, 10_000);
-      this.proc.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+  stop(): Promise<void> {
+    return stopContainerd(this.proc);
   }
 }

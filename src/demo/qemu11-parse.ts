@@ -32,7 +32,7 @@ export function forkyQemu(root = FORKY_ROOT): ForkyQemu | { missing: string } {
 }
 
 /** The plan's files (kernel, firmware, image, initdata) and device nodes QEMU opens, as placeholders in the chroot. */
-async function prepareChroot(root: string, plan: LaunchPlan): Promise<void> {
+export async function prepareQemuChroot(root: string, plan: LaunchPlan): Promise<void> {
   const args = plan.cmdline.args;
   const files = args.filter((_, i) => ['-kernel', '-bios', '-initrd'].includes(args[i - 1] ?? ''));
   for (const d of args.filter((a) => /(^|,)file=/.test(a) && !a.includes('initdata'))) {
@@ -87,7 +87,7 @@ export function tcgDevicePass(args: readonly string[]): string[] {
 }
 
 /** Runs the chroot's QEMU with `args` (fd 3: a QMP listener, fd 4: /dev/null for vhost-vsock) and returns its errors. */
-async function runQemu(root: string, args: string[]): Promise<{ code: number | null; errors: string[] }> {
+export async function runChrootQemu(root: string, args: string[]): Promise<{ code: number | null; errors: string[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccgpu-demo-qmp-'));
   const lines: string[] = [];
   const sink = new Writable({
@@ -121,7 +121,7 @@ async function runQemu(root: string, args: string[]): Promise<{ code: number | n
 }
 
 export async function qemuParsesLine(qemu: ForkyQemu, plan: LaunchPlan): Promise<{ ok: boolean; lines: string[] }> {
-  await prepareChroot(qemu.root, plan);
+  await prepareQemuChroot(qemu.root, plan);
   const lines: string[] = [];
   const version = await runCommand('chroot', [qemu.root, '/usr/bin/qemu-system-x86_64', '--version'], {
     allowFailure: true,
@@ -129,7 +129,7 @@ export async function qemuParsesLine(qemu: ForkyQemu, plan: LaunchPlan): Promise
   const v = /QEMU emulator version (\S+)/.exec(version.stdout)?.[1];
   if (v) qemu.version = v;
 
-  const first = await runQemu(qemu.root, plan.cmdline.args);
+  const first = await runChrootQemu(qemu.root, plan.cmdline.args);
   const kvmOnly =
     first.errors.length > 0 && first.errors.every((l) => /KVM kernel module|failed to initialize kvm/.test(l));
   lines.push(`pass 1 (as built): exit ${first.code}: ${first.errors.join(' | ') || 'no error output'}`);
@@ -139,7 +139,7 @@ export async function qemuParsesLine(qemu: ForkyQemu, plan: LaunchPlan): Promise
       : '  → UNEXPECTED: QEMU rejected the line',
   );
 
-  const second = await runQemu(qemu.root, tcgDevicePass(plan.cmdline.args));
+  const second = await runChrootQemu(qemu.root, tcgDevicePass(plan.cmdline.args));
   const firstVfio = plan.cmdline.args.find((a) => a.startsWith('vfio-pci,host='));
   const bdf = /host=([^,]+)/.exec(firstVfio ?? '')?.[1] ?? '?';
   const vfioOnly =

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile, access, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { GuestTree } from './guest-tree.js';
 import { cpioNewcChunks, type CpioEntry } from './cpio-newc.js';
-import { obtainKernel, sha256File, type KernelPackage } from './kernel-package.js';
+import { exists, obtainKernel, sha256File, type KernelPackage } from './kernel-package.js';
 import { DEFAULT_GUEST_MODULES, selectKernelModules, type ModuleSelection } from './kernel-modules.js';
 import { sharedLibrariesOf } from './shared-libraries.js';
 import { bundleAgent, type AgentFormat } from './agent-bundle.js';
@@ -142,15 +142,6 @@ export interface GuestImage {
 
 function sha256(b: Buffer | string): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function firstExisting(cands: string[]): Promise<string | undefined> {
@@ -399,21 +390,26 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
   const manifestPath = path.join(dir, 'manifest.json');
   const names = { kernel: 'vmlinuz', initrd: 'initrd.img', rootfs: opts.rootfs ? `rootfs.${opts.rootfs}` : undefined };
 
+  /** The image in the cache directory (copied out when asked). */
+  const finish = async (manifest: GuestImageManifest, cacheHit: boolean): Promise<GuestImage> => {
+    const result: GuestImage = {
+      kernel: path.join(dir, names.kernel),
+      initrd: path.join(dir, names.initrd),
+      rootfsImage: names.rootfs ? path.join(dir, names.rootfs) : undefined,
+      manifest,
+      manifestPath,
+      dir,
+      cacheHit,
+    };
+    if (opts.outputDir) result.output = await copyOut(result, opts.outputDir, progress);
+    return result;
+  };
+
   if (!opts.force && (await exists(manifestPath))) {
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as GuestImageManifest;
     if (manifest.key === key) {
       progress('cache', `cache hit ${key.slice(0, 16)} (${dir})`);
-      const result: GuestImage = {
-        kernel: path.join(dir, names.kernel),
-        initrd: path.join(dir, names.initrd),
-        rootfsImage: names.rootfs ? path.join(dir, names.rootfs) : undefined,
-        manifest,
-        manifestPath,
-        dir,
-        cacheHit: true,
-      };
-      if (opts.outputDir) result.output = await copyOut(result, opts.outputDir, progress);
-      return result;
+      return finish(manifest, true);
     }
   }
   progress('cache', `building ${key.slice(0, 16)}`);
@@ -540,17 +536,7 @@ export async function buildGuestImage(opts: BuildGuestImageOptions): Promise<Gue
     await rm(dir, { recursive: true, force: true });
     await rename(work, dir);
     progress('done', `image ${key.slice(0, 16)} ready in ${dir}`);
-    const result: GuestImage = {
-      kernel: path.join(dir, names.kernel),
-      initrd: path.join(dir, names.initrd),
-      rootfsImage: names.rootfs ? path.join(dir, names.rootfs) : undefined,
-      manifest,
-      manifestPath,
-      dir,
-      cacheHit: false,
-    };
-    if (opts.outputDir) result.output = await copyOut(result, opts.outputDir, progress);
-    return result;
+    return await finish(manifest, false);
   } catch (e) {
     await rm(work, { recursive: true, force: true });
     throw e;

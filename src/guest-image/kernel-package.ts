@@ -99,7 +99,8 @@ export async function resolveKernelPackage(pkg: string, log: Logger): Promise<Ap
   return info;
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Does the path exist (any file type)? */
+export async function exists(p: string): Promise<boolean> {
   try {
     await access(p);
     return true;

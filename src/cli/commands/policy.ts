@@ -6,7 +6,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { evaluateRequests, explainDenial, parseRequestLog, summariseTimings } from '../../../policy/index.js';
+import {
+  evaluateRequests,
+  explainDenial,
+  parseRequestLog,
+  summariseTimings,
+  type LoggedRequest,
+} from '../../../policy/index.js';
 
 const USAGE = `usage: ccgpu policy <subcommand> [options]
 
@@ -23,17 +29,17 @@ subcommands:
 async function readInputs(values: {
   policy?: string;
   requests?: string;
-}): Promise<{ policy: string; requestsText: string; requestsFile: string }> {
+}): Promise<{ policy: string; requests: LoggedRequest[] }> {
   if (!values.policy) throw new Error('--policy FILE is required');
   if (!values.requests) throw new Error('--requests FILE is required');
   const [policy, requestsText] = await Promise.all([
     readFile(values.policy, 'utf8'),
     readFile(values.requests, 'utf8'),
   ]);
-  return { policy, requestsText, requestsFile: values.requests };
+  return { policy, requests: parseRequestLog(requestsText, values.requests) };
 }
 
-function positiveInt(v: string | undefined, flag: string, dflt: number): number {
+function nonNegativeInt(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0)
@@ -56,9 +62,8 @@ async function runEval(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { policy, requestsText, requestsFile } = await readInputs(values);
-  const requests = parseRequestLog(requestsText, requestsFile);
-  const repeat = Math.max(1, positiveInt(values.repeat, '--repeat', 1));
+  const { policy, requests } = await readInputs(values);
+  const repeat = Math.max(1, nonNegativeInt(values.repeat, '--repeat', 1));
   const result = evaluateRequests(policy, requests, { fresh: !!values.fresh, repeat, moduleName: values.policy });
   process.stdout.write(JSON.stringify(result.decisions, null, 2) + '\n');
   for (const t of summariseTimings(result.timings)) {
@@ -83,9 +88,8 @@ async function runExplain(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { policy, requestsText, requestsFile } = await readInputs(values);
-  const requests = parseRequestLog(requestsText, requestsFile);
-  const index = values.index === undefined ? undefined : positiveInt(values.index, '--index', 0);
+  const { policy, requests } = await readInputs(values);
+  const index = values.index === undefined ? undefined : nonNegativeInt(values.index, '--index', 0);
   const ex = explainDenial(policy, requests, index, { moduleName: values.policy });
   const out: string[] = [];
   out.push(`request: ${ex.request} (line ${ex.line})`);
